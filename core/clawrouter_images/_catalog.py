@@ -1,0 +1,280 @@
+"""The model catalogue: every image model ClawRouter's gateway has listed, with what it costs.
+
+Prices are the gateway's listed USD per image (ClawRouter's ``IMAGE_PRICING``); the
+gateway adds a 5 % margin, which ``estimate_cost`` includes.  ClawRouter itself neither
+resolves aliases nor validates sizes, so both are done here, before anything is paid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._constants import GATEWAY_MARGIN
+from ._exceptions import InvalidRequestError
+
+ModelStatus = Literal["available", "delisted", "unavailable"]
+
+_SIZE_RE = re.compile(r"^\s*(\d{2,5})\s*[x×X*]\s*(\d{2,5})\s*$")
+
+
+class FreeSizes(BaseModel):
+    """Bounds for models that take any ``WxH`` inside them, not only their listed sizes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    min_side: int
+    max_side: int
+    max_pixels: int
+
+
+class ImageModel(BaseModel):
+    """One image model: identity, prices, sizes, capabilities and status."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    aliases: tuple[str, ...] = ()
+    price_usd: float = Field(description="Listed USD per image at the default size.")
+    prices: Mapping[str, float] = Field(default_factory=dict, description="USD per image by size.")
+    sizes: tuple[str, ...]
+    free_sizes: FreeSizes | None = None
+    max_n: int = 4
+    can_edit: bool = False
+    can_mask: bool = False
+    max_input_images: int = 0
+    best_for: str
+    status: ModelStatus = "available"
+    status_note: str = ""
+    replacement: str | None = None
+
+    @property
+    def alias(self) -> str:
+        """The short name people use (the first alias, else the id)."""
+        return self.aliases[0] if self.aliases else self.id
+
+    @property
+    def default_size(self) -> str:
+        return self.sizes[0]
+
+    @property
+    def available(self) -> bool:
+        return self.status == "available"
+
+    def accepts_size(self, size: str) -> bool:
+        if size in self.sizes:
+            return True
+        if self.free_sizes is None:
+            return False
+        width, height = parse_size(size)
+        bounds = self.free_sizes
+        return (
+            bounds.min_side <= min(width, height)
+            and max(width, height) <= bounds.max_side
+            and width * height <= bounds.max_pixels
+        )
+
+    def sizes_text(self) -> str:
+        """Sizes as people read them, e.g. ``1024x1024, 2048x2048 (any WxH up to 4096x4096)``."""
+        text = ", ".join(self.sizes)
+        if self.free_sizes is not None:
+            text += (
+                f" (any WxH from {self.free_sizes.min_side} to {self.free_sizes.max_side} a side"
+            )
+            text += f", up to {self.free_sizes.max_pixels / 1e6:.1f} MP)"
+        return text
+
+    def price_for(self, size: str) -> float:
+        """Listed USD per image at ``size``.
+
+        A free size costs what the smallest listed size covering its area costs:
+        the gateway bills by tier, and over-estimating is the safe side for a budget.
+        """
+        size = normalize_size(size)
+        if size in self.prices:
+            return self.prices[size]
+        if not self.prices:
+            return self.price_usd
+        width, height = parse_size(size)
+        area = width * height
+        tiers = sorted((_area(s), price) for s, price in self.prices.items())
+        for tier_area, price in tiers:
+            if area <= tier_area:
+                return price
+        return tiers[-1][1]
+
+    def price_text(self) -> str:
+        """``$0.05`` or ``$0.10-$0.15`` for the descriptions and tables."""
+        values = sorted({self.price_usd, *self.prices.values()})
+        if len(values) == 1 or values[0] == values[-1]:
+            return f"${values[0]:g}"
+        return f"${values[0]:g}-${values[-1]:g}"
+
+
+def _area(size: str) -> int:
+    width, height = parse_size(size)
+    return width * height
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    match = _SIZE_RE.match(size)
+    if match is None:
+        raise InvalidRequestError(
+            f"size {size!r} is not of the form WIDTHxHEIGHT, e.g. '1024x1024'"
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def normalize_size(size: str) -> str:
+    """``"1024 × 1024"`` -> ``"1024x1024"``: LLMs copy the multiplication sign from docs."""
+    width, height = parse_size(size)
+    return f"{width}x{height}"
+
+
+_GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+
+_MODELS: tuple[ImageModel, ...] = (
+    ImageModel(
+        id="google/nano-banana",
+        aliases=("nano-banana", "banana"),
+        price_usd=0.05,
+        sizes=("1024x1024", "1216x832", "1024x1792"),
+        can_edit=True,
+        max_input_images=3,
+        best_for="Default: fast, cheap, good quality",
+    ),
+    ImageModel(
+        id="google/nano-banana-pro",
+        aliases=("banana-pro", "nano-banana-pro"),
+        price_usd=0.10,
+        prices={"1024x1024": 0.10, "2048x2048": 0.10, "4096x4096": 0.15},
+        sizes=("1024x1024", "2048x2048", "4096x4096"),
+        free_sizes=FreeSizes(min_side=256, max_side=4096, max_pixels=4096 * 4096),
+        can_edit=True,
+        max_input_images=3,
+        best_for="High resolution and large formats, up to 4096x4096",
+    ),
+    ImageModel(
+        id="google/nano-banana-2",
+        aliases=("nano-banana-2", "banana-2"),
+        price_usd=0.09,
+        prices={"1024x1024": 0.09},
+        sizes=("1024x1024",),
+        best_for="Newer Gemini image model, square images",
+    ),
+    ImageModel(
+        id="openai/gpt-image-1",
+        aliases=("gpt-image", "gpt-image-1"),
+        price_usd=0.02,
+        prices={"1024x1024": 0.02, "1536x1024": 0.04, "1024x1536": 0.04},
+        sizes=_GPT_IMAGE_SIZES,
+        can_edit=True,
+        can_mask=True,
+        max_input_images=4,
+        best_for="Budget option and the default editor",
+    ),
+    ImageModel(
+        id="openai/gpt-image-2",
+        aliases=("gpt-image-2", "dalle", "dall-e"),
+        price_usd=0.06,
+        prices={"1024x1024": 0.06, "1536x1024": 0.12, "1024x1536": 0.12},
+        sizes=_GPT_IMAGE_SIZES,
+        can_edit=True,
+        can_mask=True,
+        max_input_images=4,
+        best_for="Legible text in images and precise instructions; slow (up to 5 min)",
+    ),
+    ImageModel(
+        id="bytedance/seedream-5-pro",
+        aliases=("seedream", "seedream-5-pro"),
+        price_usd=0.045,
+        prices={"1024x1024": 0.045, "2048x1024": 0.045, "2048x2048": 0.09},
+        sizes=("1024x1024", "2048x1024", "2048x2048"),
+        free_sizes=FreeSizes(min_side=512, max_side=2848, max_pixels=2848 * 1600),
+        best_for="Wide and 2K images at a low price",
+    ),
+    ImageModel(
+        id="xai/grok-imagine-image",
+        aliases=("grok-imagine", "grok-imagine-image"),
+        price_usd=0.02,
+        prices={"1024x1024": 0.02},
+        sizes=("1024x1024",),
+        best_for="Cheapest square images",
+    ),
+    ImageModel(
+        id="xai/grok-imagine-image-pro",
+        aliases=("grok-imagine-pro", "grok-imagine-image-pro"),
+        price_usd=0.07,
+        prices={"1024x1024": 0.07},
+        sizes=("1024x1024",),
+        best_for="Higher-quality square images from xAI",
+    ),
+    ImageModel(
+        id="zai/cogview-4",
+        aliases=("cogview", "cogview-4"),
+        price_usd=0.015,
+        prices={
+            "512x512": 0.015,
+            "768x768": 0.015,
+            "1024x1024": 0.015,
+            "768x1344": 0.015,
+            "1344x768": 0.015,
+            "1440x1440": 0.02,
+        },
+        sizes=("1024x1024", "512x512", "768x768", "768x1344", "1344x768", "1440x1440"),
+        best_for="Lowest price; small and medium sizes",
+    ),
+    ImageModel(
+        id="openai/dall-e-3",
+        aliases=("dall-e-3", "dalle3"),
+        price_usd=0.04,
+        sizes=("1024x1024", "1792x1024", "1024x1792"),
+        max_n=1,
+        best_for="Photorealistic, complex scenes",
+        status="delisted",
+        status_note="delisted upstream 2026-05-25",
+        replacement="openai/gpt-image-1",
+    ),
+    ImageModel(
+        id="black-forest/flux-1.1-pro",
+        aliases=("flux", "flux-1.1-pro"),
+        price_usd=0.04,
+        sizes=("1024x1024", "1216x832", "832x1216"),
+        best_for="Artistic styles, fewer restrictions",
+        status="unavailable",
+        status_note="no gateway entry",
+        replacement="google/nano-banana",
+    ),
+)
+
+MODELS: Mapping[str, ImageModel] = {model.id: model for model in _MODELS}
+"""Every known model by full id, available ones first."""
+
+_BY_NAME: dict[str, ImageModel] = {}
+for _model in _MODELS:
+    for _name in (_model.id, *_model.aliases):
+        _BY_NAME[_name.lower()] = _model
+
+
+def resolve_model(model: str | ImageModel) -> ImageModel:
+    """Find a model by full id or alias (case-insensitive): ``"banana-pro"`` -> google/nano-banana-pro.
+
+    Raises ``InvalidRequestError`` listing the valid names for anything unknown.
+    """
+    if isinstance(model, ImageModel):
+        return model
+    found = _BY_NAME.get(model.strip().lower())
+    if found is None:
+        names = ", ".join(f"{m.alias} ({m.id})" for m in _MODELS if m.available)
+        raise InvalidRequestError(f"unknown model {model!r}; choose one of: {names}")
+    return found
+
+
+def estimate_cost(model: str | ImageModel, size: str | None = None, n: int = 1) -> float:
+    """Estimated USD for ``n`` images of ``size``, including the gateway's margin."""
+    found = resolve_model(model)
+    per_image = found.price_for(size or found.default_size)
+    return round(per_image * n * (1 + GATEWAY_MARGIN), 6)

@@ -1,0 +1,946 @@
+"""ImageClient and AsyncImageClient: twins over one pure base.
+
+``_BaseClient`` holds everything that is decided rather than done: configuration,
+validation, the cost estimate and budget, request bodies, the retry decision, and the
+translation of answers and transport errors into results and errors.  The twins only
+send, sleep, read files and write files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import email.utils
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from . import _constants as c
+from ._catalog import ImageModel, estimate_cost, normalize_size, resolve_model
+from ._exceptions import (
+    APIConnectionError,
+    BudgetExceededError,
+    ClawRouterError,
+    InputImageError,
+    InvalidRequestError,
+    ResponseValidationError,
+    connection_broken_error,
+    dropped_error,
+    not_running_error,
+    quote,
+    status_error,
+    timeout_error,
+    unexpected_body_error,
+)
+from ._files import AtomicImageFile, safe_stem
+from ._inputs import (
+    ImageBytes,
+    ImageInputs,
+    JSONBody,
+    PreparedInput,
+    check_image_bytes,
+    prepare_input,
+    prepare_inputs,
+)
+from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
+from ._version import __version__
+
+log = logging.getLogger(c.LOGGER_NAME)
+
+TimeoutTypes = float | httpx.Timeout | None
+
+# Fields the client manages itself; extra_body may not override them.
+_MANAGED_FIELDS = frozenset({"model", "prompt", "size", "n", "image", "mask"})
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The argument, else ``CLAWROUTER_BASE_URL``, else ``BLOCKRUN_PROXY_PORT`` on 127.0.0.1, else 8402."""
+    url = base_url or os.environ.get(c.ENV_BASE_URL, "").strip()
+    if not url:
+        port = os.environ.get(c.ENV_PROXY_PORT, "").strip()
+        # ClawRouter ignores a port variable that is not an integer in range; so do we.
+        if port.isdigit() and 1 <= int(port) <= 65535:
+            url = f"http://{c.DEFAULT_HOST}:{int(port)}"
+        else:
+            url = c.DEFAULT_BASE_URL
+    url = url.rstrip("/")
+    # Base URLs copied from OpenAI-style configs end in /v1; the routes already carry it.
+    url = url.removesuffix("/v1")
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidRequestError(
+            f"base URL {url!r} must be an http(s) URL like {c.DEFAULT_BASE_URL}"
+        )
+    return url
+
+
+def _as_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    if timeout is None:
+        return c.DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(timeout, connect=min(timeout, c.DEFAULT_CONNECT_TIMEOUT))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One paid call, validated and priced, ready to send."""
+
+    path: str
+    model: ImageModel
+    size: str
+    n: int
+    prompt: str
+    estimate: float
+    fields: dict[str, object]
+    timeout: httpx.Timeout
+
+
+class _BaseClient:
+    """Configuration and every decision; no I/O."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        *,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        max_cost_usd: float | None,
+        budget_usd: float | None,
+    ) -> None:
+        if max_retries < 0:
+            raise InvalidRequestError("max_retries must be 0 or more")
+        for name, value in (("max_cost_usd", max_cost_usd), ("budget_usd", budget_usd)):
+            if value is not None and value < 0:
+                raise InvalidRequestError(f"{name} must be 0 or more")
+        self.base_url = resolve_base_url(base_url)
+        self.timeout = _as_timeout(timeout)
+        self.max_retries = max_retries
+        self.max_cost_usd = max_cost_usd
+        self.budget_usd = budget_usd
+        self._spent = 0.0
+        self._reserved = 0.0
+        # Budget bookkeeping is shared by threads (sync) or tasks (async) using one client.
+        self._lock = threading.Lock()
+        self._headers = {"User-Agent": f"{c.USER_AGENT_PRODUCT}/{__version__}"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @property
+    def spent_usd(self) -> float:
+        """Estimated USD of the calls this client made that were, or may have been, paid."""
+        return round(self._spent, 6)
+
+    # -- validation and pricing ---------------------------------------------------------
+
+    def _plan(
+        self,
+        path: str,
+        prompt: object,
+        *,
+        model: str | ImageModel | None,
+        size: object,
+        n: object,
+        max_cost_usd: float | None,
+        timeout: TimeoutTypes,
+        extra_body: Mapping[str, object] | None,
+        image_count: int = 0,
+        has_mask: bool = False,
+    ) -> _Call:
+        """Validate and price a call; raise before anything is sent."""
+        editing = path == c.IMAGE2IMAGE_PATH
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidRequestError("prompt must be a non-empty string describing the image")
+        if len(prompt) > c.MAX_PROMPT_CHARS:
+            raise InvalidRequestError(
+                f"prompt is {len(prompt)} characters; at most {c.MAX_PROMPT_CHARS} are accepted"
+            )
+        if model is not None and not isinstance(model, (str, ImageModel)):
+            raise InvalidRequestError(f"model must be a string, not {type(model).__name__}")
+        found = resolve_model(
+            model or (c.DEFAULT_EDIT_MODEL if editing else c.DEFAULT_GENERATE_MODEL)
+        )
+        if not found.available:
+            instead = f"; try {found.replacement}" if found.replacement else ""
+            raise InvalidRequestError(f"{found.id} is not available ({found.status_note}){instead}")
+        if editing and not found.can_edit:
+            editors = ", ".join(m.id for m in _editors())
+            raise InvalidRequestError(f"{found.id} cannot edit images; editing models: {editors}")
+        if size is None:
+            size = found.default_size
+        if not isinstance(size, str):
+            raise InvalidRequestError(f"size must be a string like '1024x1024', not {size!r}")
+        size = normalize_size(size)
+        if not found.accepts_size(size):
+            raise InvalidRequestError(
+                f"{found.id} does not take size {size}; its sizes: {found.sizes_text()}"
+            )
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= found.max_n:
+            raise InvalidRequestError(
+                f"n must be a whole number from 1 to {found.max_n} for {found.id}"
+            )
+        if editing:
+            self._check_edit_inputs(found, image_count, has_mask)
+        fields: dict[str, object] = dict(
+            (GenerateRequest if not editing else EditRequest)(
+                model=found.id, prompt=prompt, size=size, n=n
+            ).model_dump()
+        )
+        if extra_body:
+            if not isinstance(extra_body, Mapping):
+                raise InvalidRequestError("extra_body must be a mapping of extra JSON fields")
+            clash = sorted(_MANAGED_FIELDS.intersection(extra_body))
+            if clash:
+                raise InvalidRequestError(
+                    f"extra_body may not set {', '.join(clash)}; pass them as arguments"
+                )
+            fields.update(extra_body)
+        estimate = estimate_cost(found, size, n)
+        what = f"{n} x {found.id} at {size}"
+        self._check_max_cost(what, estimate, max_cost_usd)
+        self._check_budget(what, estimate)
+        return _Call(
+            path, found, size, n, prompt, estimate, fields, _as_timeout(timeout or self.timeout)
+        )
+
+    @staticmethod
+    def _check_edit_inputs(model: ImageModel, image_count: int, has_mask: bool) -> None:
+        if image_count > model.max_input_images:
+            raise InvalidRequestError(
+                f"{model.id} takes at most {model.max_input_images} input images, not {image_count}"
+            )
+        if has_mask and not model.can_mask:
+            maskers = ", ".join(m.id for m in _editors() if m.can_mask)
+            raise InvalidRequestError(
+                f"{model.id} does not take a mask; models with masks: {maskers}"
+            )
+        if has_mask and image_count > 1:
+            raise InvalidRequestError(
+                "a mask applies to a single image; pass one image with a mask"
+            )
+
+    def _check_max_cost(self, what: str, estimate: float, max_cost_usd: float | None) -> None:
+        limit = self.max_cost_usd if max_cost_usd is None else max_cost_usd
+        if limit is not None and estimate > limit:
+            raise BudgetExceededError(
+                f"{what} is estimated at ${estimate:.4f}, over max_cost_usd=${limit:.4f}; "
+                "choose a cheaper model or size, fewer images, or raise max_cost_usd"
+            )
+
+    def _check_budget(self, what: str, estimate: float) -> None:
+        if self.budget_usd is None:
+            return
+        left = self.budget_usd - self._spent - self._reserved
+        if estimate > left + 1e-12:
+            raise BudgetExceededError(
+                f"{what} is estimated at ${estimate:.4f} but only ${max(left, 0):.4f} of "
+                f"budget_usd=${self.budget_usd:.4f} is left (spent ${self.spent_usd:.4f}); "
+                "raise budget_usd or use a new client"
+            )
+
+    def _reserve(self, call: _Call) -> None:
+        """Hold the estimate against the budget while the call is in flight.
+
+        Checked again under the lock: calls planned concurrently must not overspend together.
+        """
+        with self._lock:
+            self._check_budget(f"{call.n} x {call.model.id} at {call.size}", call.estimate)
+            self._reserved += call.estimate
+
+    def _settle(self, call: _Call, paid: bool) -> None:
+        with self._lock:
+            self._reserved -= call.estimate
+            if paid:
+                self._spent += call.estimate
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _request(
+        self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
+    ) -> httpx.Request:
+        extensions = {"timeout": call.timeout.as_dict()}
+        if not images:
+            return httpx.Request(
+                "POST",
+                self._url(call.path),
+                json=call.fields,
+                headers=self._headers,
+                extensions=extensions,
+            )
+        body = JSONBody(call.fields, images)
+        headers = {
+            **self._headers,
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+        }
+        return httpx.Request(
+            "POST", self._url(call.path), headers=headers, stream=body, extensions=extensions
+        )
+
+    def _get_request(self, url: str, timeout: httpx.Timeout | None = None) -> httpx.Request:
+        return httpx.Request(
+            "GET",
+            url,
+            headers=self._headers,
+            extensions={"timeout": (timeout or self.timeout).as_dict()},
+        )
+
+    def _local_url(self, url: str) -> str:
+        """ClawRouter names its own images ``http://localhost:<port>/images/...``.
+
+        It binds IPv4 loopback only, and the port in the URL may not be the one we
+        reach it on (a tunnel, an emulator on port 0), so fetch them from the base URL.
+        """
+        parsed = httpx.URL(url)
+        if parsed.host in _LOOPBACK_HOSTS and parsed.path.startswith(c.IMAGES_PATH_PREFIX):
+            return self.base_url + parsed.raw_path.decode("ascii")
+        return url
+
+    # -- retry decision -------------------------------------------------------------------
+
+    def _retry_delay(self, attempt: int, outcome: httpx.Response | Exception) -> float | None:
+        """Seconds to wait before sending again, or None to stop.
+
+        Only what cannot have been paid is retried.
+        """
+        if attempt >= self.max_retries:
+            return None
+        if isinstance(outcome, Exception):
+            # Connection refused or connect timed out: the request never left, so it was not paid.
+            # Pool timeout: it never got a connection.  Anything later (read timeout, a
+            # connection closed mid-request) may have reached the upstream and been paid.
+            if isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+                return self._backoff(attempt)
+            return None
+        # 429: the upstream refused before payment; ClawRouter drops its Retry-After, so
+        # back off on our own unless a server did send one.  503: nothing was processed.
+        if outcome.status_code in (429, 503):
+            after = _retry_after(outcome.headers)
+            if after is None:
+                return self._backoff(attempt)
+            return after if after <= c.MAX_RETRY_AFTER else None
+        # 500, 502 and 504 may come after the paid request went through: never re-sent.
+        return None
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        delay: float = min(c.INITIAL_RETRY_DELAY * 2.0**attempt, c.MAX_RETRY_DELAY)
+        # Jitter keeps many clients that failed together from retrying together.
+        return delay * (0.75 + random.random() / 2)  # noqa: S311
+
+    # -- answers --------------------------------------------------------------------------
+
+    def _error(self, err: httpx.TransportError) -> ClawRouterError:
+        """The one place httpx errors become ClawRouter errors."""
+        if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return not_running_error(self.base_url, err)
+        if isinstance(err, httpx.PoolTimeout):
+            return APIConnectionError(
+                f"no free connection to {self.base_url} in time: too many calls in flight on "
+                "this client; raise the pool limits of your http_client or call less at once"
+            )
+        if isinstance(err, httpx.TimeoutException):
+            timeout = err.request.extensions.get("timeout", {}) if _has_request(err) else {}
+            return timeout_error(self.base_url, timeout.get("read"))
+        if isinstance(err, httpx.RemoteProtocolError) and "without sending" in str(err):
+            return dropped_error(self.base_url, err)
+        return connection_broken_error(self.base_url, err)
+
+    def _result(self, call: _Call, response: httpx.Response) -> ImageResponse:
+        if response.status_code >= 400:
+            raise status_error(response, base_url=self.base_url, model=call.model.id)
+        try:
+            body = response.json()
+        except ValueError:
+            raise unexpected_body_error(
+                f"its body is not JSON ({quote(response.text, 120)!r})", response.text
+            ) from None
+        if not isinstance(body, dict):
+            raise unexpected_body_error("its body is not a JSON object", body)
+        data = body.get("data")
+        if not data:
+            if body.get("poll_url") or body.get("status") in ("queued", "in_progress"):
+                raise unexpected_body_error(
+                    f"with a job stub (id={body.get('id')!r}, status={body.get('status')!r}) instead "
+                    f"of images: ClawRouter does not wait for {call.model.id} on this route; "
+                    "use openai/gpt-image-1 for edits",
+                    body,
+                )
+            raise unexpected_body_error("with no images in `data`", body)
+        try:
+            result = ImageResponse.model_validate(
+                {
+                    **body,
+                    "model": call.model.id,
+                    "size": call.size,
+                    "prompt": call.prompt,
+                    "estimated_cost_usd": call.estimate,
+                }
+            )
+        except ValueError as err:
+            raise unexpected_body_error(
+                f"with a body this client cannot read ({err})", body
+            ) from None
+        if not any(item.url or item.b64_json for item in result.data):
+            raise unexpected_body_error("with no image URL or b64_json in `data`", body)
+        return result
+
+    def _health(self, response: httpx.Response) -> Health:
+        if response.status_code >= 400:
+            raise status_error(response, base_url=self.base_url, model=None)
+        try:
+            return Health.model_validate(response.json())
+        except ValueError:
+            raise ResponseValidationError(
+                f"{self.base_url}/health did not answer like ClawRouter "
+                f"({quote(response.text, 120)!r}); is the base URL right?",
+                body=response.text,
+            ) from None
+
+    @staticmethod
+    def _inline_bytes(item: ImageData | str) -> bytes | None:
+        """Bytes of a result that carries them inline (b64_json or a data URI), else None."""
+        encoded: str | None
+        if isinstance(item, str):
+            encoded = item.partition(",")[2] if item.startswith("data:") else None
+        elif item.b64_json:
+            encoded = item.b64_json
+        elif item.url and item.url.startswith("data:"):
+            encoded = item.url.partition(",")[2]
+        else:
+            encoded = None
+        if encoded is None:
+            return None
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ResponseValidationError("a result image holds invalid base64") from None
+
+    def _download_url(self, item: ImageData | str) -> str:
+        url = item if isinstance(item, str) else item.url
+        if not url:
+            raise ResponseValidationError("this result has neither a URL nor b64_json to download")
+        if not url.lower().startswith(("http://", "https://")):
+            raise InvalidRequestError(f"cannot download {quote(url, 80)}: not an http(s) URL")
+        return self._local_url(url)
+
+    def _download_status(self, response: httpx.Response, url: str) -> None:
+        if response.status_code >= 400:
+            raise ResponseValidationError(
+                f"result image {quote(url, 120)} answered {response.status_code}; it may have "
+                "expired or never been stored — generate it again"
+            )
+
+    @staticmethod
+    def _save_targets(
+        response: ImageResponse, directory: str | os.PathLike[str]
+    ) -> tuple[Path, list[str]]:
+        target = Path(directory).expanduser()
+        if target.exists() and not target.is_dir():
+            raise InvalidRequestError(f"save directory {target} exists and is not a directory")
+        count = len(response.data)
+        return target, [safe_stem(response.prompt, i, count) for i in range(count)]
+
+
+def _editors() -> list[ImageModel]:
+    from ._catalog import MODELS
+
+    return [m for m in MODELS.values() if m.can_edit and m.available]
+
+
+def _has_request(err: httpx.TransportError) -> bool:
+    try:
+        err.request  # noqa: B018
+    except RuntimeError:
+        return False
+    return True
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    when = email.utils.parsedate_to_datetime(value) if value else None
+    if when is None:
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _count_images(image: object) -> int:
+    return len(image) if isinstance(image, (list, tuple)) else 1
+
+
+class ImageClient(_BaseClient):
+    """Generate and edit images through ClawRouter (blocking).
+
+    ``base_url`` defaults to ``CLAWROUTER_BASE_URL``, else ``BLOCKRUN_PROXY_PORT`` on
+    127.0.0.1, else ``http://127.0.0.1:8402``.  ``timeout`` (seconds or ``httpx.Timeout``)
+    defaults to 5 s to connect and 330 s to read, long enough for the slowest model.
+    ``max_retries`` applies only to failures that cannot have been paid.  ``max_cost_usd``
+    caps each call's estimate; ``budget_usd`` caps the client's total (see ``spent_usd``).
+    An injected ``http_client`` is used as is and left open on ``close()``.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: TimeoutTypes = None,
+        max_retries: int = c.DEFAULT_MAX_RETRIES,
+        max_cost_usd: float | None = None,
+        budget_usd: float | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_cost_usd=max_cost_usd,
+            budget_usd=budget_usd,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> ImageClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        max_cost_usd: float | None = None,
+        timeout: TimeoutTypes = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> ImageResponse:
+        """Generate ``n`` images from ``prompt`` (default model google/nano-banana)."""
+        call = self._plan(
+            c.GENERATIONS_PATH,
+            prompt,
+            model=model,
+            size=size,
+            n=n,
+            max_cost_usd=max_cost_usd,
+            timeout=timeout,
+            extra_body=extra_body,
+        )
+        return self._execute(call, {})
+
+    def edit(
+        self,
+        prompt: str,
+        image: ImageInputs,
+        *,
+        mask: ImageInputs | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        max_cost_usd: float | None = None,
+        timeout: TimeoutTypes = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> ImageResponse:
+        """Edit one image, or combine 1-4, following ``prompt`` (default model openai/gpt-image-1).
+
+        ``image`` and ``mask`` take a local path, bytes, a binary file, a data URI or an
+        http(s) URL; they are read and checked here, then sent as data URIs.
+        """
+        call = self._plan(
+            c.IMAGE2IMAGE_PATH,
+            prompt,
+            model=model,
+            size=size,
+            n=n,
+            max_cost_usd=max_cost_usd,
+            timeout=timeout,
+            extra_body=extra_body,
+            image_count=_count_images(image),
+            has_mask=mask is not None,
+        )
+        images = [self._fetch_input(item) for item in prepare_inputs(image)]
+        fields: dict[str, list[ImageBytes] | ImageBytes] = {
+            "image": images if isinstance(image, (list, tuple)) else images[0]
+        }
+        if mask is not None:
+            fields["mask"] = self._fetch_input(prepare_input(mask))
+        return self._execute(call, fields)
+
+    def health(self, full: bool = False) -> Health:
+        """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
+        url = self._url(c.HEALTH_PATH) + ("?full=true" if full else "")
+        return self._health(self._send(self._get_request(url), idempotent=True))
+
+    def download(self, image: ImageData | str) -> bytes:
+        """The bytes of one result image (URL, localised URL, data URI or ``b64_json``)."""
+        inline = self._inline_bytes(image)
+        if inline is not None:
+            return inline
+        url = self._download_url(image)
+        chunks = bytearray()
+        with self._stream(url) as response:
+            for chunk in response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES):
+                chunks += chunk
+                if len(chunks) > c.MAX_DOWNLOAD_BYTES:
+                    raise ResponseValidationError(
+                        f"{quote(url, 120)} is larger than the download cap"
+                    )
+        return bytes(chunks)
+
+    def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
+        """Write every image of ``response`` into ``directory`` and return the new paths.
+
+        Each file appears only once complete; an existing file is never replaced.
+        """
+        target, stems = self._save_targets(response, directory)
+        paths: list[Path] = []
+        for item, stem in zip(response.data, stems, strict=True):
+            with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
+                inline = self._inline_bytes(item)
+                if inline is not None:
+                    out.write(inline)
+                else:
+                    url = self._download_url(item)
+                    with self._stream(url) as answer:
+                        for chunk in answer.iter_bytes(c.DOWNLOAD_CHUNK_BYTES):
+                            out.write(chunk)
+                paths.append(out.commit())
+        response.saved_paths.extend(paths)
+        return paths
+
+    # -- I/O ------------------------------------------------------------------------------
+
+    def _execute(
+        self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
+    ) -> ImageResponse:
+        self._reserve(call)
+        paid = True
+        try:
+            response = self._send(self._request(call, images), idempotent=False)
+            return self._result(call, response)
+        except ClawRouterError as err:
+            paid = err.may_have_been_paid
+            raise
+        finally:
+            self._settle(call, paid)
+
+    def _send(self, request: httpx.Request, *, idempotent: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as err:
+                delay = self._retry_delay(attempt, err)
+                if delay is None and idempotent and attempt < self.max_retries:
+                    delay = self._backoff(attempt)
+                if delay is None:
+                    raise self._error(err) from err
+                log.info(
+                    "retrying %s %s in %.2fs after %r", request.method, request.url, delay, err
+                )
+            else:
+                delay = self._retry_delay(attempt, response)
+                if delay is None:
+                    return response
+                response.close()
+                log.info(
+                    "retrying %s %s in %.2fs after %d",
+                    request.method,
+                    request.url,
+                    delay,
+                    response.status_code,
+                )
+            attempt += 1
+            self._sleep(delay)
+
+    def _stream(self, url: str) -> _SyncStream:
+        return _SyncStream(self, url)
+
+    def _fetch_input(self, item: PreparedInput) -> ImageBytes:
+        if isinstance(item, ImageBytes):
+            return item
+        try:
+            return check_image_bytes(self.download(item.url), item.url)
+        except ResponseValidationError as err:
+            raise InputImageError(
+                f"could not fetch input image {quote(item.url, 120)}: {err}"
+            ) from None
+
+
+class _SyncStream:
+    """A GET streamed from ClawRouter or a remote host, with errors already translated."""
+
+    def __init__(self, client: ImageClient, url: str) -> None:
+        self._client = client
+        self._url = url
+        self._response: httpx.Response | None = None
+
+    def __enter__(self) -> httpx.Response:
+        client = self._client
+        request = client._get_request(self._url)
+        try:
+            self._response = client._http.send(request, stream=True)
+        except httpx.TransportError as err:
+            raise client._error(err) from err
+        if self._response.status_code >= 400:
+            self._response.close()
+            client._download_status(self._response, self._url)
+        return self._response
+
+    def __exit__(self, *exc: object) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+class AsyncImageClient(_BaseClient):
+    """Generate and edit images through ClawRouter (asyncio).  Same arguments as ``ImageClient``."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: TimeoutTypes = None,
+        max_retries: int = c.DEFAULT_MAX_RETRIES,
+        max_cost_usd: float | None = None,
+        budget_usd: float | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_cost_usd=max_cost_usd,
+            budget_usd=budget_usd,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncImageClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        max_cost_usd: float | None = None,
+        timeout: TimeoutTypes = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> ImageResponse:
+        """Generate ``n`` images from ``prompt`` (default model google/nano-banana)."""
+        call = self._plan(
+            c.GENERATIONS_PATH,
+            prompt,
+            model=model,
+            size=size,
+            n=n,
+            max_cost_usd=max_cost_usd,
+            timeout=timeout,
+            extra_body=extra_body,
+        )
+        return await self._execute(call, {})
+
+    async def edit(
+        self,
+        prompt: str,
+        image: ImageInputs,
+        *,
+        mask: ImageInputs | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        max_cost_usd: float | None = None,
+        timeout: TimeoutTypes = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> ImageResponse:
+        """Edit one image, or combine 1-4, following ``prompt`` (default model openai/gpt-image-1)."""
+        call = self._plan(
+            c.IMAGE2IMAGE_PATH,
+            prompt,
+            model=model,
+            size=size,
+            n=n,
+            max_cost_usd=max_cost_usd,
+            timeout=timeout,
+            extra_body=extra_body,
+            image_count=_count_images(image),
+            has_mask=mask is not None,
+        )
+        images = [await self._fetch_input(item) for item in prepare_inputs(image)]
+        fields: dict[str, list[ImageBytes] | ImageBytes] = {
+            "image": images if isinstance(image, (list, tuple)) else images[0]
+        }
+        if mask is not None:
+            fields["mask"] = await self._fetch_input(prepare_input(mask))
+        return await self._execute(call, fields)
+
+    async def health(self, full: bool = False) -> Health:
+        """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
+        url = self._url(c.HEALTH_PATH) + ("?full=true" if full else "")
+        return self._health(await self._send(self._get_request(url), idempotent=True))
+
+    async def download(self, image: ImageData | str) -> bytes:
+        """The bytes of one result image (URL, localised URL, data URI or ``b64_json``)."""
+        inline = self._inline_bytes(image)
+        if inline is not None:
+            return inline
+        url = self._download_url(image)
+        chunks = bytearray()
+        async with self._stream(url) as response:
+            async for chunk in response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES):
+                chunks += chunk
+                if len(chunks) > c.MAX_DOWNLOAD_BYTES:
+                    raise ResponseValidationError(
+                        f"{quote(url, 120)} is larger than the download cap"
+                    )
+        return bytes(chunks)
+
+    async def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
+        """Write every image of ``response`` into ``directory`` and return the new paths."""
+        target, stems = self._save_targets(response, directory)
+        paths: list[Path] = []
+        for item, stem in zip(response.data, stems, strict=True):
+            with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
+                inline = self._inline_bytes(item)
+                if inline is not None:
+                    out.write(inline)
+                else:
+                    url = self._download_url(item)
+                    async with self._stream(url) as answer:
+                        async for chunk in answer.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES):
+                            out.write(chunk)
+                paths.append(out.commit())
+        response.saved_paths.extend(paths)
+        return paths
+
+    # -- I/O ------------------------------------------------------------------------------
+
+    async def _execute(
+        self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
+    ) -> ImageResponse:
+        self._reserve(call)
+        paid = True
+        try:
+            response = await self._send(self._request(call, images), idempotent=False)
+            return self._result(call, response)
+        except ClawRouterError as err:
+            paid = err.may_have_been_paid
+            raise
+        finally:
+            self._settle(call, paid)
+
+    async def _send(self, request: httpx.Request, *, idempotent: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as err:
+                delay = self._retry_delay(attempt, err)
+                if delay is None and idempotent and attempt < self.max_retries:
+                    delay = self._backoff(attempt)
+                if delay is None:
+                    raise self._error(err) from err
+                log.info(
+                    "retrying %s %s in %.2fs after %r", request.method, request.url, delay, err
+                )
+            else:
+                delay = self._retry_delay(attempt, response)
+                if delay is None:
+                    return response
+                await response.aclose()
+                log.info(
+                    "retrying %s %s in %.2fs after %d",
+                    request.method,
+                    request.url,
+                    delay,
+                    response.status_code,
+                )
+            attempt += 1
+            await self._sleep(delay)
+
+    def _stream(self, url: str) -> _AsyncStream:
+        return _AsyncStream(self, url)
+
+    async def _fetch_input(self, item: PreparedInput) -> ImageBytes:
+        if isinstance(item, ImageBytes):
+            return item
+        try:
+            return check_image_bytes(await self.download(item.url), item.url)
+        except ResponseValidationError as err:
+            raise InputImageError(
+                f"could not fetch input image {quote(item.url, 120)}: {err}"
+            ) from None
+
+
+class _AsyncStream:
+    """A GET streamed from ClawRouter or a remote host, with errors already translated."""
+
+    def __init__(self, client: AsyncImageClient, url: str) -> None:
+        self._client = client
+        self._url = url
+        self._response: httpx.Response | None = None
+
+    async def __aenter__(self) -> httpx.Response:
+        client = self._client
+        request = client._get_request(self._url)
+        try:
+            self._response = await client._http.send(request, stream=True)
+        except httpx.TransportError as err:
+            raise client._error(err) from err
+        if self._response.status_code >= 400:
+            await self._response.aclose()
+            client._download_status(self._response, self._url)
+        return self._response
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._response is not None:
+            await self._response.aclose()
+
+
+__all__ = ["AsyncImageClient", "ImageClient", "resolve_base_url"]

@@ -1,0 +1,73 @@
+"""Every default of the package, in one place.
+
+Values that describe ClawRouter itself (port, paths, its 300 s limit) come from
+``clawrouter-api.md``; the rest are this client's own policy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+ENV_BASE_URL = "CLAWROUTER_BASE_URL"
+# ClawRouter's own port variable: honouring it means a user who moved ClawRouter
+# to another port does not have to tell us twice.
+ENV_PROXY_PORT = "BLOCKRUN_PROXY_PORT"
+# ClawRouter binds IPv4 loopback only, so "localhost" can resolve to ::1 and fail.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8402
+DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+GENERATIONS_PATH = "/v1/images/generations"
+IMAGE2IMAGE_PATH = "/v1/images/image2image"
+HEALTH_PATH = "/health"
+IMAGES_PATH_PREFIX = "/images/"
+
+START_HINT = (
+    "start it with `npx @blockrun/clawrouter`, or try offline with `clawrouter-images emulate`"
+)
+
+# A slow model (gpt-image-2) is polled upstream for up to 300 s after the paid
+# submit, so anything shorter than ~330 s cuts off answers that were paid for.
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 330.0
+DEFAULT_TIMEOUT = httpx.Timeout(
+    connect=DEFAULT_CONNECT_TIMEOUT,
+    read=DEFAULT_READ_TIMEOUT,
+    write=60.0,
+    pool=30.0,
+)
+# ClawRouter drops a request that stays silent this long, with no response.
+CLAWROUTER_IDLE_LIMIT_SECONDS = 300
+
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A server asking for a longer wait than this is treated as "give up now".
+MAX_RETRY_AFTER = 60.0
+
+DEFAULT_GENERATE_MODEL = "google/nano-banana"
+DEFAULT_EDIT_MODEL = "openai/gpt-image-1"
+
+# The gateway adds its margin on top of the listed price (ClawRouter logs price x n x 1.05).
+GATEWAY_MARGIN = 0.05
+
+MAX_INPUT_IMAGES = 4
+# Upstream image APIs take up to 50 MB per input image; anything larger is refused
+# locally instead of being base64-inflated and paid for.
+MAX_INPUT_IMAGE_BYTES = 50 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
+MAX_PROMPT_CHARS = 32_000
+DOWNLOAD_CHUNK_BYTES = 256 * 1024
+# Multiple of 3 so that base64 of consecutive chunks concatenates into valid base64.
+BASE64_CHUNK_BYTES = 3 * 64 * 1024
+
+# How much of a server body or an input value an error message may quote.
+MAX_QUOTED_CHARS = 300
+
+# Where ClawRouter keeps the images it localises (agent tools may read from it).
+CLAWROUTER_IMAGE_DIR = Path("~/.openclaw/blockrun/images")
+
+LOGGER_NAME = "clawrouter_images"
+USER_AGENT_PRODUCT = "clawrouter-images"

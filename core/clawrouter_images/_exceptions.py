@@ -1,0 +1,308 @@
+"""The error tree of ``clawrouter_images``.
+
+Every error the package raises derives from ``ClawRouterError``::
+
+    ClawRouterError
+    ├── APIConnectionError            ClawRouter could not be reached, or the connection broke
+    │   └── APITimeoutError           no answer in time (the request may have been paid)
+    ├── APIStatusError                ClawRouter answered with an error status
+    │   ├── BadRequestError           400: invalid request, delisted model, unreadable input
+    │   ├── PaymentRequiredError      402: the upstream rejected the x402 payment
+    │   ├── NotFoundError             404: not an image route, or an image that is gone
+    │   ├── RateLimitError            429: the upstream is rate limiting
+    │   ├── InternalServerError       500: ClawRouter or the upstream failed
+    │   ├── UpstreamError             502: generation failed upstream, or payment could not be made
+    │   ├── ServiceUnavailableError   503
+    │   └── GenerationTimeoutError    504, or ClawRouter dropping a request silent for 300 s
+    ├── InvalidRequestError           refused before sending (also a ``ValueError``)
+    │   └── InputImageError           an input image is missing, too large, or not an image
+    ├── BudgetExceededError           refused before sending: over ``max_cost_usd`` or ``budget_usd``
+    └── ResponseValidationError       a 2xx answer that holds no usable image
+
+``may_have_been_paid`` tells whether money may have left the wallet: such a request
+is never re-sent automatically.  Every message ends with what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from ._constants import MAX_QUOTED_CHARS, START_HINT
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "ClawRouterError",
+    "GenerationTimeoutError",
+    "InputImageError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServiceUnavailableError",
+    "UpstreamError",
+]
+
+
+def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
+    """Shorten ``text`` for a message or a log line: no megabyte data URIs in errors."""
+    text = text.strip()
+    if text.startswith("data:") and len(text) > 64:
+        return f"{text[:40]}…({len(text)} chars)"
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text)} chars)"
+
+
+class ClawRouterError(Exception):
+    """Base class of every error raised by ``clawrouter_images``."""
+
+    may_have_been_paid: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class APIConnectionError(ClawRouterError):
+    """ClawRouter could not be reached, or the connection broke before an answer."""
+
+    def __init__(self, message: str, *, may_have_been_paid: bool = False) -> None:
+        super().__init__(message)
+        self.may_have_been_paid = may_have_been_paid
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer within the timeout.  Not retried: the request may have been paid."""
+
+
+class APIStatusError(ClawRouterError):
+    """ClawRouter answered with an error status.
+
+    ``body`` is the parsed JSON body (or the raw text), ``details`` ClawRouter's
+    ``details`` string when it sent one.
+    """
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: object = None,
+        details: str | None = None,
+        response: httpx.Response | None = None,
+        may_have_been_paid: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.details = details
+        self.response = response
+        self.may_have_been_paid = may_have_been_paid
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was refused (bad field, delisted model, unreadable input image)."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the upstream rejected ClawRouter's payment, usually an underfunded wallet."""
+
+
+class NotFoundError(APIStatusError):
+    """404: not an image route of ClawRouter, or an image file that does not exist."""
+
+
+class RateLimitError(APIStatusError):
+    """429: the upstream is rate limiting (retried with back-off before this is raised)."""
+
+
+class InternalServerError(APIStatusError):
+    """500: ClawRouter or the upstream failed.  Never retried: it may have been paid."""
+
+
+class UpstreamError(APIStatusError):
+    """502: generation failed upstream, the upstream was unreachable, or payment failed."""
+
+
+class ServiceUnavailableError(APIStatusError):
+    """503 (retried with back-off before this is raised)."""
+
+
+class GenerationTimeoutError(APIStatusError):
+    """504, or ClawRouter dropping a request that stayed silent for 300 s.
+
+    The second case has no response at all; ``status_code`` is 504 for both, since
+    the outcome is the same: the job did not finish and may have been paid.
+    """
+
+
+class InvalidRequestError(ClawRouterError, ValueError):
+    """The request was refused before anything was sent or paid."""
+
+
+class InputImageError(InvalidRequestError):
+    """An input image is missing, unreadable, too large, or not an image."""
+
+
+class BudgetExceededError(ClawRouterError):
+    """Refused before sending: the estimate is over ``max_cost_usd`` or what is left of ``budget_usd``."""
+
+
+class ResponseValidationError(ClawRouterError):
+    """A 2xx answer that holds no usable image (not JSON, no ``data``, a job stub)."""
+
+    def __init__(self, message: str, *, body: object = None) -> None:
+        super().__init__(message)
+        self.body = body
+        # The answer came after the paid request went through.
+        self.may_have_been_paid = True
+
+
+# One place for the status -> class rule.
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    402: PaymentRequiredError,
+    404: NotFoundError,
+    429: RateLimitError,
+    500: InternalServerError,
+    502: UpstreamError,
+    503: ServiceUnavailableError,
+    504: GenerationTimeoutError,
+}
+# Statuses after which the paid upstream call may have gone through.
+_POSSIBLY_PAID = frozenset({500, 502, 504})
+
+
+def parse_error_body(text: str) -> tuple[object, str, str | None]:
+    """Return (body, summary, details) from a ClawRouter error body of any known shape.
+
+    ClawRouter's own errors are ``{"error": str, "details": str}``; its safety net
+    answers ``{"error": {"message", "type"}}``; upstream bodies pass through verbatim,
+    and wrong ``/v1`` paths answer plain text.
+    """
+    try:
+        body: object = json.loads(text)
+    except ValueError:
+        return text, quote(text) or "(empty body)", None
+    summary = ""
+    details: str | None = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            summary = str(error.get("message") or error.get("type") or "")
+        elif error is not None:
+            summary = str(error)
+        elif "message" in body:
+            summary = str(body["message"])
+        raw_details = body.get("details")
+        if raw_details is not None:
+            details = raw_details if isinstance(raw_details, str) else json.dumps(raw_details)
+    return body, summary or quote(text) or "(empty body)", details
+
+
+def _next_step(status: int, summary: str, details: str, base_url: str, model: str | None) -> str:
+    """What the user should do about an error answer, in one sentence."""
+    text = f"{summary} {details}".lower()
+    if "delisted" in text:
+        return f"{model or 'this model'} was delisted upstream; try openai/gpt-image-1"
+    if "fallback chain" in text:
+        return (
+            f"that path is not one of ClawRouter's image routes; check that the base URL "
+            f"{base_url} has no path or query of its own"
+        )
+    if status == 402:
+        return (
+            "payment rejected: fund the ClawRouter wallet "
+            f"(address and balance at {base_url}/health?full=true), then try again"
+        )
+    if "no network/scheme registered" in text:
+        return (
+            "ClawRouter's wallet cannot pay on the network the gateway asked for; "
+            "set CLAWROUTER_PAYMENT_CHAIN (base or solana) and restart ClawRouter"
+        )
+    if "payment requirements" in text:
+        return "the gateway sent a payment challenge ClawRouter cannot read; update ClawRouter"
+    if "fetch failed" in text:
+        return "ClawRouter could not reach the image gateway; check its network or upstream proxy"
+    if "image file not found" in text or "eisdir" in text or "failed to download" in text:
+        return "pass the image itself (a path on this machine, bytes, or a data URI)"
+    if status == 404:
+        return f"check the base URL: {base_url} does not look like ClawRouter's image API"
+    if status == 429:
+        return "the upstream is rate limiting; wait a little and try again"
+    if status == 503:
+        return "ClawRouter is unavailable; wait a little and try again"
+    if status in _POSSIBLY_PAID:
+        return (
+            "the request may have been paid, so it was not retried; check before sending it again"
+        )
+    if status == 400:
+        return "fix the request (model, size, n, prompt or image) and try again"
+    return "see the details above"
+
+
+def status_error(response: httpx.Response, *, base_url: str, model: str | None) -> APIStatusError:
+    """Build the error for an error answer from ClawRouter (the one place statuses map to classes)."""
+    status = response.status_code
+    body, summary, details = parse_error_body(response.text)
+    cls = _STATUS_CLASSES.get(status, APIStatusError)
+    said = summary if details is None else f"{summary}: {quote(details)}"
+    step = _next_step(status, summary, details or "", base_url, model)
+    return cls(
+        f"ClawRouter answered {status} ({quote(said)}) — {step}",
+        status_code=status,
+        body=body,
+        details=details,
+        response=response,
+        may_have_been_paid=status in _POSSIBLY_PAID,
+    )
+
+
+def not_running_error(base_url: str, err: Exception) -> APIConnectionError:
+    return APIConnectionError(f"ClawRouter is not running at {base_url} — {START_HINT} ({err!r})")
+
+
+def timeout_error(base_url: str, seconds: float | None) -> APITimeoutError:
+    waited = f" within {seconds:g} s" if seconds else ""
+    return APITimeoutError(
+        f"ClawRouter at {base_url} did not answer{waited}; the request may have been paid, "
+        "so it was not retried — check your images before sending it again, or raise `timeout=`",
+        may_have_been_paid=True,
+    )
+
+
+def dropped_error(base_url: str, err: Exception) -> GenerationTimeoutError:
+    return GenerationTimeoutError(
+        f"ClawRouter at {base_url} closed the connection without an answer (it drops requests "
+        "silent for 300 s): the generation did not finish and may have been paid — it was not "
+        f"retried; check before sending it again ({err!r})",
+        status_code=504,
+        may_have_been_paid=True,
+    )
+
+
+def connection_broken_error(base_url: str, err: Exception) -> APIConnectionError:
+    return APIConnectionError(
+        f"the connection to ClawRouter at {base_url} broke while the request was in flight; "
+        f"it may have been paid, so it was not retried ({err!r})",
+        may_have_been_paid=True,
+    )
+
+
+def unexpected_body_error(what: str, body: Any) -> ResponseValidationError:
+    return ResponseValidationError(
+        f"ClawRouter answered 200 but {what}; the request may have been paid — "
+        "check ClawRouter's log before sending it again",
+        body=body,
+    )

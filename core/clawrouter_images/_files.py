@@ -1,0 +1,106 @@
+"""Saving result images: streamed to a hidden temporary file, renamed into place when complete.
+
+The final name comes from the prompt, never from a path the server chose, gets its
+extension from the bytes actually received, and never replaces an existing file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from types import TracebackType
+
+from ._constants import MAX_DOWNLOAD_BYTES
+from ._exceptions import ResponseValidationError
+from ._inputs import extension_for, sniff_image_type
+
+_MAX_STEM = 48
+_MAX_COLLISIONS = 10_000
+
+
+def safe_stem(prompt: str | None, index: int, count: int) -> str:
+    """``"A red fox, at dawn!"`` -> ``a-red-fox-at-dawn``; ``-2`` etc. when there are several."""
+    text = unicodedata.normalize("NFKD", prompt or "").encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:_MAX_STEM].rstrip("-")
+    stem = slug or "image"
+    return f"{stem}-{index + 1}" if count > 1 else stem
+
+
+class AtomicImageFile:
+    """Collect one image's bytes in ``directory`` and publish it only when it is whole.
+
+    Use as a context manager: leaving it with an exception, or without ``commit()``,
+    removes the temporary file, so an interrupted download leaves nothing behind.
+    """
+
+    def __init__(self, directory: Path, stem: str, *, source: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._directory = directory
+        self._stem = stem
+        self._source = source
+        fd, name = tempfile.mkstemp(prefix=f".{stem[:16]}-", suffix=".part", dir=directory)
+        self._temp = Path(name)
+        self._handle = os.fdopen(fd, "wb")
+        self._head = b""
+        self._size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > MAX_DOWNLOAD_BYTES:
+            raise ResponseValidationError(
+                f"result image {self._source} is larger than "
+                f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; not saved"
+            )
+        if len(self._head) < 16:
+            self._head += chunk[: 16 - len(self._head)]
+        self._handle.write(chunk)
+
+    def commit(self) -> Path:
+        """Flush to disk and give the file its final, unused name."""
+        mime = sniff_image_type(self._head)
+        if mime is None:
+            raise ResponseValidationError(
+                f"result {self._source} is not an image (first bytes {self._head[:8].hex()}); "
+                "not saved"
+            )
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        extension = extension_for(mime)
+        for attempt in range(_MAX_COLLISIONS):
+            suffix = "" if attempt == 0 else f"-{attempt + 1}"
+            final = self._directory / f"{self._stem}{suffix}.{extension}"
+            try:
+                # link() fails if the name exists: no check-then-write race, no overwrite.
+                os.link(self._temp, final)
+            except FileExistsError:
+                continue
+            except OSError:
+                # Filesystems without hard links: claim the name exclusively, then replace it.
+                try:
+                    with final.open("xb"):
+                        pass
+                except FileExistsError:
+                    continue
+                self._temp.replace(final)
+                return final
+            self._temp.unlink()
+            return final
+        raise ResponseValidationError(f"no free file name for {self._stem} in {self._directory}")
+
+    def __enter__(self) -> AtomicImageFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._temp.unlink()
