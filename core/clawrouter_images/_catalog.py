@@ -109,9 +109,15 @@ class ImageModel(BaseModel):
     def price_text(self) -> str:
         """``$0.05`` or ``$0.10-$0.15`` for the descriptions and tables."""
         values = sorted({self.price_usd, *self.prices.values()})
-        if len(values) == 1 or values[0] == values[-1]:
-            return f"${values[0]:g}"
-        return f"${values[0]:g}-${values[-1]:g}"
+        if values[0] == values[-1]:
+            return format_usd(values[0])
+        return f"{format_usd(values[0])}-{format_usd(values[-1])}"
+
+
+def format_usd(value: float) -> str:
+    """``0.1`` -> ``$0.10``, ``0.015`` -> ``$0.015``, ``0.0525`` -> ``$0.053``."""
+    text = f"{value:.3f}"
+    return "$" + (text[:-1] if text.endswith("0") else text)
 
 
 def _area(size: str) -> int:
@@ -144,7 +150,7 @@ _MODELS: tuple[ImageModel, ...] = (
         sizes=("1024x1024", "1216x832", "1024x1792"),
         can_edit=True,
         max_input_images=3,
-        best_for="Default: fast, cheap, good quality",
+        best_for="Fast, cheap, good quality",
     ),
     ImageModel(
         id="google/nano-banana-pro",
@@ -155,7 +161,7 @@ _MODELS: tuple[ImageModel, ...] = (
         free_sizes=FreeSizes(min_side=256, max_side=4096, max_pixels=4096 * 4096),
         can_edit=True,
         max_input_images=3,
-        best_for="High resolution and large formats, up to 4096x4096",
+        best_for="High resolution, up to 4096x4096",
     ),
     ImageModel(
         id="google/nano-banana-2",
@@ -163,7 +169,7 @@ _MODELS: tuple[ImageModel, ...] = (
         price_usd=0.09,
         prices={"1024x1024": 0.09},
         sizes=("1024x1024",),
-        best_for="Newer Gemini image model, square images",
+        best_for="Newer Gemini model, square only",
     ),
     ImageModel(
         id="openai/gpt-image-1",
@@ -174,7 +180,7 @@ _MODELS: tuple[ImageModel, ...] = (
         can_edit=True,
         can_mask=True,
         max_input_images=4,
-        best_for="Budget option and the default editor",
+        best_for="Budget; the default editor",
     ),
     ImageModel(
         id="openai/gpt-image-2",
@@ -185,7 +191,7 @@ _MODELS: tuple[ImageModel, ...] = (
         can_edit=True,
         can_mask=True,
         max_input_images=4,
-        best_for="Legible text in images and precise instructions; slow (up to 5 min)",
+        best_for="Text in images; slow (up to 5 min)",
     ),
     ImageModel(
         id="bytedance/seedream-5-pro",
@@ -194,7 +200,7 @@ _MODELS: tuple[ImageModel, ...] = (
         prices={"1024x1024": 0.045, "2048x1024": 0.045, "2048x2048": 0.09},
         sizes=("1024x1024", "2048x1024", "2048x2048"),
         free_sizes=FreeSizes(min_side=512, max_side=2848, max_pixels=2848 * 1600),
-        best_for="Wide and 2K images at a low price",
+        best_for="Wide and 2K images, low price",
     ),
     ImageModel(
         id="xai/grok-imagine-image",
@@ -202,7 +208,7 @@ _MODELS: tuple[ImageModel, ...] = (
         price_usd=0.02,
         prices={"1024x1024": 0.02},
         sizes=("1024x1024",),
-        best_for="Cheapest square images",
+        best_for="Cheap square images",
     ),
     ImageModel(
         id="xai/grok-imagine-image-pro",
@@ -210,7 +216,7 @@ _MODELS: tuple[ImageModel, ...] = (
         price_usd=0.07,
         prices={"1024x1024": 0.07},
         sizes=("1024x1024",),
-        best_for="Higher-quality square images from xAI",
+        best_for="Better square images (xAI)",
     ),
     ImageModel(
         id="zai/cogview-4",
@@ -225,7 +231,7 @@ _MODELS: tuple[ImageModel, ...] = (
             "1440x1440": 0.02,
         },
         sizes=("1024x1024", "512x512", "768x768", "768x1344", "1344x768", "1440x1440"),
-        best_for="Lowest price; small and medium sizes",
+        best_for="Lowest price",
     ),
     ImageModel(
         id="openai/dall-e-3",

@@ -1,0 +1,516 @@
+"""The agent-tool contract both framework adapters share, with no framework imported.
+
+It owns what an LLM sees and what it may touch:
+
+- input schemas (``Literal`` enums of the offered models, field descriptions for an LLM,
+  nothing the LLM should not control: no timeouts, save directory or base URL);
+- descriptions built from the catalogue (which model for what, prices, sizes by shape),
+  each at most ``MAX_DESCRIPTION_CHARS`` (LlamaIndex's limit);
+- the file policy: a local input must resolve, symlinks and ``..`` included, inside an
+  allowed directory, so a manipulated LLM cannot send ``~/.ssh/id_rsa`` upstream;
+- running a call (sync on ``ImageClient``, async natively on ``AsyncImageClient``),
+  saving results, and the result: short text for the LLM plus a structured artifact.
+
+Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
+from ._client import AsyncImageClient, ImageClient
+from ._constants import (
+    CLAWROUTER_IMAGE_DIR,
+    DEFAULT_EDIT_MODEL,
+    DEFAULT_GENERATE_MODEL,
+    MAX_INPUT_IMAGES,
+)
+from ._exceptions import InputImageError, InvalidRequestError, quote
+from ._inputs import sniff_image_type
+from ._models import ImageResponse
+
+__all__ = [
+    "EDIT_TOOL_NAME",
+    "GENERATE_TOOL_NAME",
+    "MAX_DESCRIPTION_CHARS",
+    "ImageToolConfig",
+    "ImageToolResult",
+    "ImageTools",
+    "ResultImage",
+    "check_local_path",
+    "edit_description",
+    "edit_schema",
+    "format_result",
+    "generate_description",
+    "generate_schema",
+]
+
+GENERATE_TOOL_NAME = "generate_image"
+EDIT_TOOL_NAME = "edit_image"
+# LlamaIndex refuses longer tool descriptions when converting to OpenAI tools.
+MAX_DESCRIPTION_CHARS = 1024
+
+_URL_PREFIXES = ("http://", "https://")
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class ImageToolConfig:
+    """What the person deploying the tools decides (never the LLM).
+
+    ``models``: names or ids the LLM may choose (default: every available model; a
+    delisted or unavailable one is offered only if listed here).  ``save_dir``: where
+    results are saved (``None``: not saved, URLs only).  ``allowed_dirs``: where local
+    input files may come from (default: the working directory and ClawRouter's image
+    directory).  ``max_cost_usd``: refuse calls estimated above it.
+    ``return_image_block``: also hand the images to a vision model.
+    """
+
+    models: Sequence[str] | None = None
+    default_model: str | None = None
+    default_edit_model: str | None = None
+    save_dir: str | os.PathLike[str] | None = None
+    allowed_dirs: Sequence[str | os.PathLike[str]] | None = None
+    max_cost_usd: float | None = None
+    return_image_block: bool = False
+
+    def offered(self, *, editing: bool) -> list[ImageModel]:
+        if self.models is None:
+            chosen = [m for m in MODELS.values() if m.available]
+        else:
+            chosen = list(dict.fromkeys(resolve_model(name) for name in self.models))
+        if editing:
+            chosen = [m for m in chosen if m.can_edit]
+        if not chosen:
+            kind = "editing" if editing else "generation"
+            raise InvalidRequestError(f"no {kind} model among the configured models {self.models}")
+        return chosen
+
+    def default_for(self, *, editing: bool) -> ImageModel:
+        offered = self.offered(editing=editing)
+        wanted = self.default_edit_model if editing else self.default_model
+        fallback = DEFAULT_EDIT_MODEL if editing else DEFAULT_GENERATE_MODEL
+        model = resolve_model(wanted or fallback)
+        if model in offered:
+            return model
+        if wanted:
+            raise InvalidRequestError(f"default model {wanted!r} is not among the offered models")
+        return offered[0]
+
+    def allowed_roots(self) -> list[Path]:
+        dirs = self.allowed_dirs
+        if dirs is None:
+            dirs = [Path.cwd(), CLAWROUTER_IMAGE_DIR]
+        return [Path(d).expanduser().resolve() for d in dirs]
+
+
+# -- schemas -------------------------------------------------------------------------------
+
+_PROMPT_HELP = "What to draw, in detail: subject, style, composition, lighting, text to render."
+_SIZE_HELP = "WIDTHxHEIGHT, e.g. 1024x1024. Leave empty for the model's default; see the tool description for sizes per model."
+_N_HELP = "How many images (each is paid for). Keep 1 unless the user asks for variations."
+_IMAGE_HELP = (
+    "The image(s) to edit: a local file path, an http(s) URL, a data URI, or the URL of an "
+    "earlier result. A list of up to 4 images combines them."
+)
+_MASK_HELP = (
+    "Optional mask (path, URL or data URI) the same size as the image: transparent areas are "
+    "edited, opaque areas kept. Only with a single image."
+)
+
+
+def _model_field(offered: list[ImageModel], default: ImageModel) -> Any:
+    names = tuple(m.alias for m in offered)
+    return (
+        Literal[names] | None,
+        Field(
+            default=None, description=f"Model to use; default {default.alias}. See the description."
+        ),
+    )
+
+
+def generate_schema(config: ImageToolConfig | None = None) -> type[BaseModel]:
+    """The pydantic input schema of the generate tool, with the offered models as an enum."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=False)
+    return create_model(
+        "GenerateImageInput",
+        __config__=ConfigDict(extra="forbid"),
+        prompt=(str, Field(description=_PROMPT_HELP, min_length=1)),
+        model=_model_field(offered, config.default_for(editing=False)),
+        size=(str | None, Field(default=None, description=_SIZE_HELP)),
+        n=(int, Field(default=1, ge=1, le=max(m.max_n for m in offered), description=_N_HELP)),
+    )
+
+
+def edit_schema(config: ImageToolConfig | None = None) -> type[BaseModel]:
+    """The pydantic input schema of the edit tool, with the offered editing models as an enum."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=True)
+    return create_model(
+        "EditImageInput",
+        __config__=ConfigDict(extra="forbid"),
+        prompt=(
+            str,
+            Field(
+                description="The change to make, e.g. 'add a warm sunset background'.", min_length=1
+            ),
+        ),
+        image=(
+            str | Annotated[list[str], Field(min_length=1, max_length=MAX_INPUT_IMAGES)],
+            Field(description=_IMAGE_HELP),
+        ),
+        mask=(str | None, Field(default=None, description=_MASK_HELP)),
+        model=_model_field(offered, config.default_for(editing=True)),
+        size=(str | None, Field(default=None, description=_SIZE_HELP)),
+        n=(int, Field(default=1, ge=1, le=max(m.max_n for m in offered), description=_N_HELP)),
+    )
+
+
+# -- descriptions --------------------------------------------------------------------------
+
+_SHAPES = ("square", "portrait", "landscape")
+
+
+def _shape(size: str) -> str:
+    width, height = parse_size(size)
+    return "square" if width == height else ("portrait" if height > width else "landscape")
+
+
+def _sizes_by_shape(offered: list[ImageModel]) -> str:
+    """``Sizes: square 1024x1024 (all); 2048x2048 (banana-pro, seedream). portrait ...``."""
+    takers: dict[str, list[str]] = {}
+    for model in offered:
+        for size in model.sizes:
+            takers.setdefault(size, []).append(model.alias)
+    everyone = [m.alias for m in offered]
+    parts = []
+    for shape in _SHAPES:
+        # Sizes taken by the same models share one entry, which keeps the text short.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for size, names in takers.items():
+            if _shape(size) == shape:
+                groups.setdefault(tuple(names), []).append(size)
+        entries = [
+            f"{', '.join(sizes)} ({'all' if list(names) == everyone else ', '.join(names)})"
+            for names, sizes in groups.items()
+        ]
+        if entries:
+            parts.append(f"{shape} " + "; ".join(entries))
+    free = [f"{m.alias} up to {m.free_sizes.max_side}" for m in offered if m.free_sizes]
+    if free:
+        parts.append("any WxH: " + ", ".join(free))
+    return "Sizes: " + ". ".join(parts) + "."
+
+
+def _model_lines(offered: list[ImageModel], default: ImageModel) -> str:
+    lines = []
+    for model in offered:
+        tag = " (default)" if model == default else ""
+        note = f" [{model.status_note}]" if not model.available else ""
+        lines.append(f"- {model.alias}{tag} {model.price_text()}: {model.best_for}{note}")
+    return "\n".join(lines)
+
+
+def _fit(parts: list[str]) -> str:
+    """Join description parts, dropping the least essential ones (from the end) to fit the limit."""
+    while len(parts) > 2 and len("\n".join(parts)) > MAX_DESCRIPTION_CHARS:
+        parts = parts[:-1]
+    text = "\n".join(parts)
+    return text if len(text) <= MAX_DESCRIPTION_CHARS else text[: MAX_DESCRIPTION_CHARS - 1] + "…"
+
+
+def generate_description(config: ImageToolConfig | None = None) -> str:
+    """When to use the generate tool and which model and size to pick, from the catalogue."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=False)
+    default = config.default_for(editing=False)
+    return _fit(
+        [
+            "Generate images from a text prompt. Use when the user asks to generate, create, "
+            "draw or make an image. USD per image:",
+            _model_lines(offered, default),
+            _sizes_by_shape(offered),
+            "Returns markdown image links.",
+        ]
+    )
+
+
+def edit_description(config: ImageToolConfig | None = None) -> str:
+    """When to use the edit tool and which model to pick, from the catalogue."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=True)
+    default = config.default_for(editing=True)
+    return _fit(
+        [
+            "Edit an existing image following an instruction. Use when the user asks to edit, "
+            "modify, change or retouch an image: from a URL, a local file or an earlier result. "
+            "USD per image:",
+            _model_lines(offered, default),
+            _sizes_by_shape(offered),
+            f"Up to {MAX_INPUT_IMAGES} input images; a mask only with one image and a gpt-image model. "
+            "Returns markdown image links.",
+        ]
+    )
+
+
+# -- file policy ---------------------------------------------------------------------------
+
+
+def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
+    """Let URLs and data URIs through; a local path only if it resolves inside an allowed root.
+
+    Returns the resolved path.  Symlinks and ``..`` are resolved first, so neither can
+    lead out of the allowed directories.
+    """
+    text = value.strip()
+    if text.lower().startswith(_URL_PREFIXES) or text[:5].lower() == "data:":
+        return text
+    if _SCHEME_RE.match(text) and not re.match(r"^[a-zA-Z]:[\\/]", text):
+        raise InputImageError(
+            f"{quote(text, 80)}: only local paths, http(s) URLs and data URIs are accepted"
+        )
+    roots = ", ".join(str(r) for r in allowed_roots) or "(none)"
+    try:
+        resolved = Path(text).expanduser().resolve(strict=True)
+    except FileNotFoundError:
+        raise InputImageError(
+            f"image file not found: {quote(text, 200)}. Ask the user for the correct path (allowed folders: {roots})"
+        ) from None
+    except (OSError, RuntimeError) as err:  # symlink loops, permissions
+        raise InputImageError(f"cannot read image {quote(text, 200)}: {err}") from None
+    if not any(resolved.is_relative_to(root) for root in allowed_roots):
+        raise InputImageError(
+            f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "
+            "ask the user to copy the image into one of them or to give a URL"
+        )
+    return str(resolved)
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultImage:
+    """One image for a vision model: bytes with their type, or a URL it can fetch."""
+
+    mime_type: str
+    data: bytes | None = None
+    url: str | None = None
+
+
+@dataclass
+class ImageToolResult:
+    """The artifact of a tool call: everything the LLM does not read."""
+
+    response: ImageResponse
+    saved_paths: list[Path] = field(default_factory=list)
+    images: list[ResultImage] = field(default_factory=list)
+
+
+def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> str:
+    """Short text for the LLM: model, size, estimated cost, one markdown image per result.
+
+    Never base64: an inline-only result is shown by its saved path, or described.
+    """
+    count = len(response.data)
+    head = (
+        f"{count} image{'s' if count != 1 else ''} from {response.model} at {response.size}, "
+        f"estimated cost {format_usd(response.estimated_cost_usd)}."
+    )
+    alt = _alt_text(response.prompt)
+    lines = [head]
+    for index, item in enumerate(response.data):
+        url = item.url if item.url and not item.url.startswith("data:") else None
+        saved = saved_paths[index] if index < len(saved_paths) else None
+        if url:
+            lines.append(f"![{alt}]({url})")
+        elif saved is not None:
+            lines.append(f"![{alt}]({saved.as_uri()})")
+        else:
+            lines.append(f"(image {index + 1} returned inline; set a save directory to keep it)")
+        if item.revised_prompt:
+            lines.append(f"Revised prompt: {quote(item.revised_prompt, 200)}")
+    if saved_paths:
+        lines.append("Saved: " + ", ".join(str(p) for p in saved_paths))
+    return "\n".join(lines)
+
+
+def _alt_text(prompt: str | None) -> str:
+    text = re.sub(r"[\[\]\n\r]+", " ", prompt or "image").strip()
+    return quote(text, 80)
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+class ImageTools:
+    """Runs the two tools for an adapter: validation, policy, the call, saving, the result.
+
+    Clients are built from the environment on first use unless injected; ``client`` serves
+    sync calls and ``async_client`` async ones (never a thread hop between them).
+    """
+
+    def __init__(
+        self,
+        config: ImageToolConfig | None = None,
+        *,
+        client: ImageClient | None = None,
+        async_client: AsyncImageClient | None = None,
+    ) -> None:
+        self.config = config or ImageToolConfig()
+        self._client = client
+        self._async_client = async_client
+        # Fail at construction, not at the first tool call, on a bad model list.
+        self.config.default_for(editing=False)
+
+    @property
+    def client(self) -> ImageClient:
+        if self._client is None:
+            self._client = ImageClient()
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncImageClient:
+        if self._async_client is None:
+            self._async_client = AsyncImageClient()
+        return self._async_client
+
+    # Argument preparation is shared by the sync and async paths.
+
+    def _model(self, model: str | None, *, editing: bool) -> str:
+        offered = self.config.offered(editing=editing)
+        if model is None:
+            return self.config.default_for(editing=editing).id
+        found = resolve_model(model)
+        if found not in offered:
+            names = ", ".join(m.alias for m in offered)
+            raise InvalidRequestError(
+                f"model {model!r} is not offered by this tool; choose one of: {names}"
+            )
+        return found.id
+
+    def _images(self, image: str | list[str]) -> str | list[str]:
+        roots = self.config.allowed_roots()
+        if isinstance(image, list):
+            return [check_local_path(item, roots) for item in image]
+        return check_local_path(image, roots)
+
+    def generate_kwargs(
+        self, prompt: str, model: str | None, size: str | None, n: int
+    ) -> dict[str, Any]:
+        return {
+            "prompt": prompt,
+            "model": self._model(model, editing=False),
+            "size": size or None,
+            "n": n,
+            "max_cost_usd": self.config.max_cost_usd,
+        }
+
+    def edit_kwargs(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None,
+        model: str | None,
+        size: str | None,
+        n: int,
+    ) -> dict[str, Any]:
+        checked_mask = self._images(mask) if mask else None
+        return {
+            "prompt": prompt,
+            "image": self._images(image),
+            "mask": checked_mask,
+            "model": self._model(model, editing=True),
+            "size": size or None,
+            "n": n,
+            "max_cost_usd": self.config.max_cost_usd,
+        }
+
+    def _save_dir(self) -> Path | None:
+        return Path(self.config.save_dir).expanduser() if self.config.save_dir is not None else None
+
+    def _result_images(
+        self, response: ImageResponse, paths: list[Path], fetched: list[bytes]
+    ) -> list[ResultImage]:
+        images = []
+        for index, item in enumerate(response.data):
+            data = paths[index].read_bytes() if index < len(paths) else fetched[index]
+            mime = (
+                sniff_image_type(data[:16])
+                or mimetypes.guess_type(item.url or "")[0]
+                or "image/png"
+            )
+            images.append(ResultImage(mime_type=mime, data=data, url=item.url))
+        return images
+
+    # Sync path (ImageClient).
+
+    def generate(
+        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
+    ) -> tuple[str, ImageToolResult]:
+        response = self.client.generate(**self.generate_kwargs(prompt, model, size, n))
+        return self._finish(response)
+
+    def edit(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+    ) -> tuple[str, ImageToolResult]:
+        response = self.client.edit(**self.edit_kwargs(prompt, image, mask, model, size, n))
+        return self._finish(response)
+
+    def _finish(self, response: ImageResponse) -> tuple[str, ImageToolResult]:
+        directory = self._save_dir()
+        paths = self.client.save(response, directory) if directory is not None else []
+        images: list[ResultImage] = []
+        if self.config.return_image_block:
+            fetched = [] if paths else [self.client.download(item) for item in response.data]
+            images = self._result_images(response, paths, fetched)
+        return format_result(response, paths), ImageToolResult(response, paths, images)
+
+    # Async path (AsyncImageClient).
+
+    async def agenerate(
+        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
+    ) -> tuple[str, ImageToolResult]:
+        response = await self.async_client.generate(**self.generate_kwargs(prompt, model, size, n))
+        return await self._afinish(response)
+
+    async def aedit(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+    ) -> tuple[str, ImageToolResult]:
+        response = await self.async_client.edit(
+            **self.edit_kwargs(prompt, image, mask, model, size, n)
+        )
+        return await self._afinish(response)
+
+    async def _afinish(self, response: ImageResponse) -> tuple[str, ImageToolResult]:
+        directory = self._save_dir()
+        paths = await self.async_client.save(response, directory) if directory is not None else []
+        images: list[ResultImage] = []
+        if self.config.return_image_block:
+            fetched = (
+                [] if paths else [await self.async_client.download(item) for item in response.data]
+            )
+            images = self._result_images(response, paths, fetched)
+        return format_result(response, paths), ImageToolResult(response, paths, images)
