@@ -251,7 +251,7 @@ _MODELS: tuple[ImageModel, ...] = (
         sizes=("1024x1024", "1216x832", "832x1216"),
         best_for="Artistic styles, fewer restrictions",
         status="unavailable",
-        status_note="no gateway entry",
+        status_note="unavailable: no gateway entry",
         replacement="google/nano-banana",
     ),
 )
