@@ -109,6 +109,8 @@ class _Call:
 class _BaseClient:
     """Configuration and every decision; no I/O."""
 
+    _http: httpx.Client | httpx.AsyncClient
+
     def __init__(
         self,
         base_url: str | None,
@@ -133,6 +135,8 @@ class _BaseClient:
         # Budget bookkeeping is shared by threads (sync) or tasks (async) using one client.
         self._lock = threading.Lock()
         self._headers = {"User-Agent": f"{c.USER_AGENT_PRODUCT}/{__version__}"}
+        self._origin_headers: tuple[bytes, httpx.Headers] | None = None
+        self._routes: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -266,37 +270,51 @@ class _BaseClient:
 
     # -- requests -------------------------------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        return self.base_url + path
+    def _headers_for(self, url: httpx.URL, extra: Mapping[str, str] | None = None) -> httpx.Headers:
+        # Requests are built here rather than by the httpx client (whose builder cannot
+        # take a streamed body), so its default headers and Host are merged in by hand.
+        origin = url.netloc
+        if self._origin_headers is None or self._origin_headers[0] != origin:
+            headers = httpx.Headers(self._http.headers)
+            headers.update(self._headers)
+            headers["Host"] = origin.decode("ascii")
+            # Cached per origin: nearly every request goes to the same ClawRouter.
+            self._origin_headers = (origin, headers)
+        if not extra:
+            return self._origin_headers[1]  # httpx.Request copies it
+        headers = self._origin_headers[1].copy()
+        headers.update(extra)
+        return headers
+
+    def _route(self, path: str) -> httpx.URL:
+        """The URL of a ClawRouter route, parsed once (URL parsing is a visible share of a call)."""
+        url = self._routes.get(path)
+        if url is None:
+            url = self._routes[path] = httpx.URL(self.base_url + path)
+        return url
 
     def _request(
         self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> httpx.Request:
+        url = self._route(call.path)
         extensions = {"timeout": call.timeout.as_dict()}
         if not images:
             return httpx.Request(
-                "POST",
-                self._url(call.path),
-                json=call.fields,
-                headers=self._headers,
-                extensions=extensions,
+                "POST", url, json=call.fields, headers=self._headers_for(url), extensions=extensions
             )
         body = JSONBody(call.fields, images)
-        headers = {
-            **self._headers,
-            "Content-Type": "application/json",
-            "Content-Length": str(len(body)),
-        }
-        return httpx.Request(
-            "POST", self._url(call.path), headers=headers, stream=body, extensions=extensions
+        headers = self._headers_for(
+            url, {"Content-Type": "application/json", "Content-Length": str(len(body))}
         )
+        return httpx.Request("POST", url, headers=headers, stream=body, extensions=extensions)
 
-    def _get_request(self, url: str, timeout: httpx.Timeout | None = None) -> httpx.Request:
+    def _get_request(self, url: str | httpx.URL) -> httpx.Request:
+        url = httpx.URL(url)
         return httpx.Request(
             "GET",
             url,
-            headers=self._headers,
-            extensions={"timeout": (timeout or self.timeout).as_dict()},
+            headers=self._headers_for(url),
+            extensions={"timeout": self.timeout.as_dict()},
         )
 
     def _local_url(self, url: str) -> str:
@@ -517,7 +535,7 @@ class ImageClient(_BaseClient):
             budget_usd=budget_usd,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._http: httpx.Client = http_client or httpx.Client(timeout=self.timeout)
         self._sleep: Callable[[float], None] = time.sleep
 
     def close(self) -> None:
@@ -599,7 +617,7 @@ class ImageClient(_BaseClient):
 
     def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
-        url = self._url(c.HEALTH_PATH) + ("?full=true" if full else "")
+        url = self._route(c.HEALTH_PATH).copy_merge_params({"full": "true"} if full else {})
         return self._health(self._send(self._get_request(url), idempotent=True))
 
     def download(self, image: ImageData | str) -> bytes:
@@ -744,7 +762,7 @@ class AsyncImageClient(_BaseClient):
             budget_usd=budget_usd,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._http: httpx.AsyncClient = http_client or httpx.AsyncClient(timeout=self.timeout)
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def aclose(self) -> None:
@@ -822,7 +840,7 @@ class AsyncImageClient(_BaseClient):
 
     async def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
-        url = self._url(c.HEALTH_PATH) + ("?full=true" if full else "")
+        url = self._route(c.HEALTH_PATH).copy_merge_params({"full": "true"} if full else {})
         return self._health(await self._send(self._get_request(url), idempotent=True))
 
     async def download(self, image: ImageData | str) -> bytes:

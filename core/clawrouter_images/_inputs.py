@@ -129,8 +129,13 @@ def read_image_file(path: Path, source: str | None = None) -> ImageBytes:
     except OSError as err:
         raise InputImageError(f"cannot open image {source}: {err.strerror or err}") from None
     with os.fdopen(fd, "rb") as handle:
-        _check_regular(os.fstat(fd), source)
-        data = handle.read(MAX_INPUT_IMAGE_BYTES + 1)
+        info = os.fstat(fd)
+        _check_regular(info, source)
+        # Ask for exactly the size stat() reported: read(cap) would allocate the whole cap
+        # up front.  procfs files report 0 and yield 1 byte, which is no image anyway.
+        data = handle.read(info.st_size + 1)
+        if len(data) > info.st_size:  # the file grew since stat(); read on, up to the cap
+            data += handle.read(MAX_INPUT_IMAGE_BYTES + 1 - len(data))
     return check_image_bytes(data, source)
 
 
