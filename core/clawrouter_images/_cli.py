@@ -76,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument("--mask", help="mask image (transparent = edit); single image only")
 
     models = commands.add_parser("models", help="List the image models, prices and sizes.")
-    models.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    shape = models.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    shape.add_argument("--markdown", action="store_true", help="print a Markdown table")
 
     health = commands.add_parser("health", help="Check that ClawRouter is running.")
     health.add_argument("--full", action="store_true", help="include the wallet balance")
@@ -154,28 +156,42 @@ def _report(client: ImageClient, response: ImageResponse, args: argparse.Namespa
 def _models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([m.model_dump(mode="json") for m in MODELS.values()], indent=2))
+    elif args.markdown:
+        print(models_markdown(MODELS.values()))
     else:
         print(models_table(MODELS.values()))
     return EXIT_OK
 
 
+_COLUMNS = ("alias", "id", "price / image", "sizes", "edit", "status", "best for")
+
+
+def _model_rows(models: Iterable[ImageModel]) -> list[tuple[str, ...]]:
+    return [
+        (
+            model.alias,
+            model.id,
+            model.price_text(),
+            model.sizes_text(),
+            ("yes, mask" if model.can_mask else "yes") if model.can_edit else "no",
+            model.status if model.available else model.status_note,
+            model.best_for,
+        )
+        for model in models
+    ]
+
+
+def models_markdown(models: Iterable[ImageModel]) -> str:
+    """The catalogue as the Markdown table the README carries."""
+    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in _model_rows(models)]
+    return "\n".join(lines)
+
+
 def models_table(models: Iterable[ImageModel]) -> str:
     """The catalogue as an aligned text table (alias, id, price, sizes, edit, status, best for)."""
-    header = ("alias", "id", "price", "sizes", "edit", "status", "best for")
-    rows = [header]
-    for model in models:
-        status = model.status if model.available else model.status_note
-        rows.append(
-            (
-                model.alias,
-                model.id,
-                model.price_text(),
-                model.sizes_text(),
-                ("mask" if model.can_mask else "yes") if model.can_edit else "no",
-                status,
-                model.best_for,
-            )
-        )
+    header = _COLUMNS
+    rows = [header, *_model_rows(models)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
