@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import email.utils
+import json
 import logging
 import os
 import random
@@ -52,6 +53,7 @@ from ._inputs import (
     prepare_inputs,
 )
 from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
+from ._transport import async_http_client, sync_http_client
 from ._version import __version__
 
 log = logging.getLogger(c.LOGGER_NAME)
@@ -210,6 +212,13 @@ class _BaseClient:
                     f"extra_body may not set {', '.join(clash)}; pass them as arguments"
                 )
             fields.update(extra_body)
+            try:
+                # Fail here, not while sending: nothing may be reserved or paid for a bad body.
+                json.dumps(fields, allow_nan=False)
+            except (TypeError, ValueError) as err:
+                raise InvalidRequestError(
+                    f"extra_body must hold JSON values only ({err})"
+                ) from None
         estimate = estimate_cost(found, size, n)
         what = f"{n} x {found.id} at {size}"
         self._check_max_cost(what, estimate, max_cost_usd)
@@ -496,7 +505,10 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         pass
-    when = email.utils.parsedate_to_datetime(value) if value else None
+    try:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):  # neither seconds nor an HTTP date: back off as usual
+        return None
     if when is None:
         return None
     return max(when.timestamp() - time.time(), 0.0)
@@ -535,7 +547,7 @@ class ImageClient(_BaseClient):
             budget_usd=budget_usd,
         )
         self._owns_http = http_client is None
-        self._http: httpx.Client = http_client or httpx.Client(timeout=self.timeout)
+        self._http: httpx.Client = http_client or sync_http_client(self.timeout)
         self._sleep: Callable[[float], None] = time.sleep
 
     def close(self) -> None:
@@ -762,7 +774,7 @@ class AsyncImageClient(_BaseClient):
             budget_usd=budget_usd,
         )
         self._owns_http = http_client is None
-        self._http: httpx.AsyncClient = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._http: httpx.AsyncClient = http_client or async_http_client(self.timeout)
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def aclose(self) -> None:

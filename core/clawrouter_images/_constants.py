@@ -41,6 +41,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(
 # ClawRouter drops a request that stays silent this long, with no response.
 CLAWROUTER_IDLE_LIMIT_SECONDS = 300
 
+# Pool limits of the clients this package builds; see _transport.py for the measurements.
+MAX_CONNECTIONS = 128
+MAX_KEEPALIVE_CONNECTIONS = 8
+# Below ClawRouter's 5 s keep-alive timeout, so we never reuse a connection it is closing.
+KEEPALIVE_EXPIRY = 4.0
+
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
