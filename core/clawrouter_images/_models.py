@@ -65,6 +65,19 @@ class ImageResponse(BaseModel):
     def urls(self) -> list[str]:
         return [item.url for item in self.data if item.url]
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a row of thumbnails with the prompt, model, size and estimated cost."""
+        from ._display import response_html
+
+        return response_html(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """Jupyter: a thumbnail of the first image, when its bytes are here and Pillow is."""
+        from ._display import local_bytes, thumbnail_png
+
+        data = local_bytes(self, 0) if self.data else None
+        return thumbnail_png(data) if data is not None else None
+
 
 class Health(BaseModel):
     """``GET /health``: ClawRouter's wallet, chain and (with ``full=True``) balance."""
