@@ -465,6 +465,20 @@ class _BaseClient:
             raise InvalidRequestError(f"cannot download {quote(url, 80)}: not an http(s) URL")
         return self._local_url(url)
 
+    def _download_error(self, err: httpx.TransportError, url: str) -> ClawRouterError:
+        """An httpx error while fetching an image (a result or an input URL); nothing is paid here.
+
+        Only a URL under the base URL means ClawRouter itself is down; any other host is not it.
+        """
+        if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)) and url.startswith(
+            self.base_url + "/"
+        ):
+            return not_running_error(self.base_url, err)
+        return APIConnectionError(
+            f"could not download {quote(url, 120)} ({err!r}): its host is unreachable or the "
+            "transfer was cut off — try again, or generate the image again"
+        )
+
     def _download_status(self, response: httpx.Response, url: str) -> None:
         if response.status_code >= 400:
             raise ResponseValidationError(
@@ -722,7 +736,7 @@ class ImageClient(_BaseClient):
             return item
         try:
             return check_image_bytes(self.download(item.url), item.url)
-        except ResponseValidationError as err:
+        except (ResponseValidationError, APIConnectionError) as err:
             raise InputImageError(
                 f"could not fetch input image {quote(item.url, 120)}: {err}"
             ) from None
@@ -742,15 +756,22 @@ class _SyncStream:
         try:
             self._response = client._http.send(request, stream=True)
         except httpx.TransportError as err:
-            raise client._error(err) from err
+            raise client._download_error(err, self._url) from err
         if self._response.status_code >= 400:
             self._response.close()
             client._download_status(self._response, self._url)
         return self._response
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._response is not None:
             self._response.close()
+        if isinstance(exc, httpx.TransportError):  # the body broke off while it was being read
+            raise self._client._download_error(exc, self._url) from exc
 
 
 class AsyncImageClient(_BaseClient):
@@ -942,7 +963,7 @@ class AsyncImageClient(_BaseClient):
             return item
         try:
             return check_image_bytes(await self.download(item.url), item.url)
-        except ResponseValidationError as err:
+        except (ResponseValidationError, APIConnectionError) as err:
             raise InputImageError(
                 f"could not fetch input image {quote(item.url, 120)}: {err}"
             ) from None
@@ -962,15 +983,22 @@ class _AsyncStream:
         try:
             self._response = await client._http.send(request, stream=True)
         except httpx.TransportError as err:
-            raise client._error(err) from err
+            raise client._download_error(err, self._url) from err
         if self._response.status_code >= 400:
             await self._response.aclose()
             client._download_status(self._response, self._url)
         return self._response
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._response is not None:
             await self._response.aclose()
+        if isinstance(exc, httpx.TransportError):  # the body broke off while it was being read
+            raise self._client._download_error(exc, self._url) from exc
 
 
 __all__ = ["AsyncImageClient", "ImageClient", "resolve_base_url"]

@@ -233,10 +233,16 @@ def _next_step(status: int, summary: str, details: str, base_url: str, model: st
         )
     if "payment requirements" in text:
         return "the gateway sent a payment challenge ClawRouter cannot read; update ClawRouter"
+    # A 400 "fetch failed" is ClawRouter failing to download an input image URL, not the gateway.
+    if (
+        "image file not found" in text
+        or "eisdir" in text
+        or "failed to download" in text
+        or (status == 400 and "fetch failed" in text)
+    ):
+        return "pass the image itself (a path on this machine, bytes, or a data URI)"
     if "fetch failed" in text:
         return "ClawRouter could not reach the image gateway; check its network or upstream proxy"
-    if "image file not found" in text or "eisdir" in text or "failed to download" in text:
-        return "pass the image itself (a path on this machine, bytes, or a data URI)"
     if status == 404:
         return f"check the base URL: {base_url} does not look like ClawRouter's image API"
     if status == 429:
