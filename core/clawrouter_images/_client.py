@@ -457,6 +457,13 @@ class _BaseClient:
         except (binascii.Error, ValueError):
             raise ResponseValidationError("a result image holds invalid base64") from None
 
+    @staticmethod
+    def _check_download_size(url: str, size: int, cap: int) -> None:
+        if size > cap:
+            raise ResponseValidationError(
+                f"{quote(url, 120)} is larger than the download cap ({cap:,} bytes); not downloaded"
+            )
+
     def _download_url(self, item: ImageData | str) -> str:
         url = item if isinstance(item, str) else item.url
         if not url:
@@ -651,15 +658,14 @@ class ImageClient(_BaseClient):
         inline = self._inline_bytes(image)
         if inline is not None:
             return inline
-        url = self._download_url(image)
+        return self._download(self._download_url(image), c.MAX_DOWNLOAD_BYTES)
+
+    def _download(self, url: str, cap: int) -> bytes:
         chunks = bytearray()
         with self._stream(url) as response:
             for chunk in response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES):
                 chunks += chunk
-                if len(chunks) > c.MAX_DOWNLOAD_BYTES:
-                    raise ResponseValidationError(
-                        f"{quote(url, 120)} is larger than the download cap"
-                    )
+                self._check_download_size(url, len(chunks), cap)
         return bytes(chunks)
 
     def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
@@ -680,7 +686,8 @@ class ImageClient(_BaseClient):
                         for chunk in answer.iter_bytes(c.DOWNLOAD_CHUNK_BYTES):
                             out.write(chunk)
                 paths.append(out.commit())
-        response.saved_paths.extend(paths)
+                # Recorded as each file lands, so a later failure does not hide earlier files.
+                response.saved_paths.append(paths[-1])
         return paths
 
     # -- I/O ------------------------------------------------------------------------------
@@ -735,7 +742,9 @@ class ImageClient(_BaseClient):
         if isinstance(item, ImageBytes):
             return item
         try:
-            return check_image_bytes(self.download(item.url), item.url)
+            return check_image_bytes(
+                self._download(self._local_url(item.url), c.MAX_INPUT_IMAGE_BYTES), item.url
+            )
         except (ResponseValidationError, APIConnectionError) as err:
             raise InputImageError(
                 f"could not fetch input image {quote(item.url, 120)}: {err}"
@@ -881,15 +890,14 @@ class AsyncImageClient(_BaseClient):
         inline = self._inline_bytes(image)
         if inline is not None:
             return inline
-        url = self._download_url(image)
+        return await self._download(self._download_url(image), c.MAX_DOWNLOAD_BYTES)
+
+    async def _download(self, url: str, cap: int) -> bytes:
         chunks = bytearray()
         async with self._stream(url) as response:
             async for chunk in response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES):
                 chunks += chunk
-                if len(chunks) > c.MAX_DOWNLOAD_BYTES:
-                    raise ResponseValidationError(
-                        f"{quote(url, 120)} is larger than the download cap"
-                    )
+                self._check_download_size(url, len(chunks), cap)
         return bytes(chunks)
 
     async def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
@@ -907,7 +915,8 @@ class AsyncImageClient(_BaseClient):
                         async for chunk in answer.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES):
                             out.write(chunk)
                 paths.append(out.commit())
-        response.saved_paths.extend(paths)
+                # Recorded as each file lands, so a later failure does not hide earlier files.
+                response.saved_paths.append(paths[-1])
         return paths
 
     # -- I/O ------------------------------------------------------------------------------
@@ -962,7 +971,10 @@ class AsyncImageClient(_BaseClient):
         if isinstance(item, ImageBytes):
             return item
         try:
-            return check_image_bytes(await self.download(item.url), item.url)
+            return check_image_bytes(
+                await self._download(self._local_url(item.url), c.MAX_INPUT_IMAGE_BYTES),
+                item.url,
+            )
         except (ResponseValidationError, APIConnectionError) as err:
             raise InputImageError(
                 f"could not fetch input image {quote(item.url, 120)}: {err}"

@@ -160,13 +160,15 @@ class BudgetExceededError(ClawRouterError):
 
 
 class ResponseValidationError(ClawRouterError):
-    """A 2xx answer that holds no usable image (not JSON, no ``data``, a job stub)."""
+    """An answer that holds no usable image: a 200 that is not JSON, has no ``data`` or is a
+    job stub (``may_have_been_paid``), or a result image that cannot be fetched or saved."""
 
-    def __init__(self, message: str, *, body: object = None) -> None:
+    def __init__(
+        self, message: str, *, body: object = None, may_have_been_paid: bool = False
+    ) -> None:
         super().__init__(message)
         self.body = body
-        # The answer came after the paid request went through.
-        self.may_have_been_paid = True
+        self.may_have_been_paid = may_have_been_paid
 
 
 # One place for the status -> class rule.
@@ -311,4 +313,6 @@ def unexpected_body_error(what: str, body: Any) -> ResponseValidationError:
         f"ClawRouter answered 200 but {what}; the request may have been paid — "
         "check ClawRouter's log before sending it again",
         body=body,
+        # The answer came after the paid request went through.
+        may_have_been_paid=True,
     )
