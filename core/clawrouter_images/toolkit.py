@@ -87,7 +87,8 @@ class ImageToolConfig:
         if self.models is None:
             chosen = [m for m in MODELS.values() if m.available]
         else:
-            chosen = list(dict.fromkeys(resolve_model(name) for name in self.models))
+            # Keyed by id: ImageModel is frozen but not hashable (its prices are a dict).
+            chosen = list({m.id: m for m in map(resolve_model, self.models)}.values())
         if editing:
             chosen = [m for m in chosen if m.can_edit]
         if not chosen:
@@ -130,8 +131,11 @@ _MASK_HELP = (
 
 def _model_field(offered: list[ImageModel], default: ImageModel) -> Any:
     names = tuple(m.alias for m in offered)
+    # typing caches unions and Literals compare as sets, so a bare ``Literal[names] | None``
+    # could come back as an earlier config's union, listing the models in its order; the
+    # order-sensitive metadata keeps each union distinct.
     return (
-        Literal[names] | None,
+        Annotated[Literal[names], names] | None,
         Field(
             default=None, description=f"Model to use; default {default.alias}. See the description."
         ),

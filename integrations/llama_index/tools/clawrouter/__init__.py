@@ -1,0 +1,9 @@
+"""LlamaIndex tools for ClawRouter image generation and editing.
+
+>>> from llama_index.tools.clawrouter import ClawRouterImageToolSpec
+>>> tools = ClawRouterImageToolSpec(save_dir="images/").to_tool_list()  # doctest: +SKIP
+"""
+
+from llama_index.tools.clawrouter.base import ClawRouterImageToolSpec
+
+__all__ = ["ClawRouterImageToolSpec"]

@@ -1,0 +1,279 @@
+"""ClawRouter image tools for LlamaIndex agents: ``generate_image`` and ``edit_image``.
+
+Everything the LLM sees or may touch (schemas, descriptions, file policy, result text)
+comes from ``clawrouter_images.toolkit``; this module only translates it into
+``FunctionTool`` terms.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from clawrouter_images import AsyncImageClient, ImageClient, InvalidRequestError
+from clawrouter_images.toolkit import (
+    EDIT_TOOL_NAME,
+    GENERATE_TOOL_NAME,
+    ImageToolConfig,
+    ImageToolResult,
+    ImageTools,
+    edit_description,
+    edit_schema,
+    format_result,
+    generate_description,
+    generate_schema,
+)
+
+try:
+    from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
+    from llama_index.core.tools import FunctionTool, ToolMetadata
+    from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSpec
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "llama_index.tools.clawrouter needs llama-index-core; install it with: "
+        'pip install "clawrouter-images[llama-index]"'
+    ) from err
+
+__all__ = ["ClawRouterImageToolSpec"]
+
+# Each sync tool function and its native async twin, so that no tool ever falls back
+# to running the blocking client in an executor (or the async one in a new loop).
+_ASYNC_TWINS = {"generate_image": "agenerate_image", "edit_image": "aedit_image"}
+
+
+class ClawRouterImageToolSpec(BaseToolSpec):
+    """Generate and edit images through ClawRouter, as LlamaIndex tools.
+
+    Setup:
+        ``pip install "clawrouter-images[llama-index]"`` and run ClawRouter
+        (``npx @blockrun/clawrouter``), or ``clawrouter-images emulate`` offline.
+        ClawRouter is reached at ``base_url``, else an injected client's, else
+        ``CLAWROUTER_BASE_URL``, else ``BLOCKRUN_PROXY_PORT`` on 127.0.0.1, else
+        ``http://127.0.0.1:8402``.
+
+    Instantiation:
+        ``ClawRouterImageToolSpec(save_dir="images/", max_cost_usd=0.20)``.
+        ``models`` limits which models the LLM may pick (default: every available one);
+        ``default_model`` / ``default_edit_model`` are used when it picks none.
+        ``save_dir`` keeps every result on disk (``None``: URLs only).
+        ``allowed_dirs`` are the only folders local input images may come from
+        (default: the working directory and ClawRouter's image folder).
+        ``max_cost_usd`` refuses any call estimated above it, before it is sent.
+        ``return_image_block=True`` also hands each image to a vision LLM.
+        ``return_direct=True`` ends the agent's turn with the tool's answer.
+        ``client`` / ``async_client`` share one ``ImageClient`` / ``AsyncImageClient``
+        (default: built at construction, for ``base_url``).
+        ``edit_image`` is left out when none of the offered ``models`` can edit.
+
+    Invocation:
+        ``FunctionAgent(tools=spec.to_tool_list(), llm=llm)``: each tool answers with a
+        ``TextBlock`` (model, size, estimated cost, a markdown image per result), plus
+        an ``ImageBlock`` per image if asked; ``ToolOutput.raw_output`` is the
+        ``ImageToolResult`` (the ``ImageResponse`` and the saved paths).  Errors are
+        raised as ``clawrouter_images`` exceptions whose messages say what to do next;
+        LlamaIndex agents hand them to the LLM as ``is_error`` outputs.
+    """
+
+    spec_functions: list[SPEC_FUNCTION_TYPE] = [  # noqa: RUF012 - BaseToolSpec's contract
+        ("generate_image", "agenerate_image"),
+        ("edit_image", "aedit_image"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        models: Sequence[str] | None = None,
+        default_model: str | None = None,
+        default_edit_model: str | None = None,
+        save_dir: str | os.PathLike[str] | None = None,
+        allowed_dirs: Sequence[str | os.PathLike[str]] | None = None,
+        max_cost_usd: float | None = None,
+        return_image_block: bool = False,
+        return_direct: bool = False,
+        generate_tool_name: str = GENERATE_TOOL_NAME,
+        edit_tool_name: str = EDIT_TOOL_NAME,
+        base_url: str | None = None,
+        client: ImageClient | None = None,
+        async_client: AsyncImageClient | None = None,
+    ) -> None:
+        self.config = ImageToolConfig(
+            models=models,
+            default_model=default_model,
+            default_edit_model=default_edit_model,
+            save_dir=save_dir,
+            allowed_dirs=allowed_dirs,
+            max_cost_usd=max_cost_usd,
+            return_image_block=return_image_block,
+        )
+        self.return_direct = return_direct
+        # One injected client tells where ClawRouter is for the other; both are built
+        # now so the environment is read once and every tool shares the same two.
+        injected = client or async_client
+        if base_url is None and injected is not None:
+            base_url = injected.base_url
+        self.client = client or ImageClient(base_url)
+        self.async_client = async_client or AsyncImageClient(base_url)
+        self._tools = ImageTools(self.config, client=self.client, async_client=self.async_client)
+
+        self._generate_schema = generate_schema(self.config)
+        self._metadata = {
+            "generate_image": ToolMetadata(
+                name=generate_tool_name,
+                description=generate_description(self.config),
+                fn_schema=self._generate_schema,
+                return_direct=return_direct,
+            )
+        }
+        self._edit_schema: type[BaseModel] | None = None
+        if any(model.can_edit for model in self.config.offered(editing=False)):
+            self._edit_schema = edit_schema(self.config)
+            self._metadata["edit_image"] = ToolMetadata(
+                name=edit_tool_name,
+                description=edit_description(self.config),
+                fn_schema=self._edit_schema,
+                return_direct=return_direct,
+            )
+        self.spec_functions = [
+            (name, _ASYNC_TWINS[name]) for name in _ASYNC_TWINS if name in self._metadata
+        ]
+
+    # -- the tool functions ---------------------------------------------------------------
+    # FunctionTool passes the LLM's arguments through unchecked, so each function
+    # validates them against the schema the LLM was shown.
+
+    def generate_image(
+        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
+    ) -> ImageToolResult:
+        """Generate images from a text prompt."""
+        args = _validated(self._generate_schema, prompt=prompt, model=model, size=size, n=n)
+        return self._tools.generate(**args)[1]
+
+    async def agenerate_image(
+        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
+    ) -> ImageToolResult:
+        """Generate images from a text prompt (on the async client)."""
+        args = _validated(self._generate_schema, prompt=prompt, model=model, size=size, n=n)
+        return (await self._tools.agenerate(**args))[1]
+
+    def edit_image(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+    ) -> ImageToolResult:
+        """Edit an existing image (a URL, an allowed local file or an earlier result)."""
+        args = _validated(
+            self._checked_edit_schema(),
+            prompt=prompt,
+            image=image,
+            mask=mask,
+            model=model,
+            size=size,
+            n=n,
+        )
+        return self._tools.edit(**args)[1]
+
+    async def aedit_image(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+    ) -> ImageToolResult:
+        """Edit an existing image (on the async client)."""
+        args = _validated(
+            self._checked_edit_schema(),
+            prompt=prompt,
+            image=image,
+            mask=mask,
+            model=model,
+            size=size,
+            n=n,
+        )
+        return (await self._tools.aedit(**args))[1]
+
+    def _checked_edit_schema(self) -> type[BaseModel]:
+        if self._edit_schema is None:
+            raise InvalidRequestError(
+                f"no editing model among the configured models {self.config.models}; "
+                "add one that can edit, such as gpt-image"
+            )
+        return self._edit_schema
+
+    # -- tools ----------------------------------------------------------------------------
+
+    def to_tool_list(
+        self,
+        spec_functions: list[SPEC_FUNCTION_TYPE] | None = None,
+        func_to_metadata_mapping: dict[str, ToolMetadata] | None = None,
+    ) -> list[FunctionTool]:
+        """One ``FunctionTool`` per spec function, with native sync and async functions.
+
+        A plain name (``"edit_image"``) selects that tool with its async twin; metadata
+        defaults to the contract's name, description and schema.
+        """
+        mapping = {**self._metadata, **(func_to_metadata_mapping or {})}
+        tools: list[FunctionTool] = []
+        for spec in spec_functions or self.spec_functions:
+            sync_name, async_name = _twins(spec)
+            if sync_name not in mapping and async_name not in mapping:
+                raise ValueError(f"{sync_name}: none of the offered models can edit images")
+            tools.append(
+                _ImageFunctionTool.from_defaults(
+                    fn=getattr(self, sync_name),
+                    async_fn=getattr(self, async_name),
+                    tool_metadata=mapping.get(sync_name) or mapping.get(async_name),
+                )
+            )
+        return tools
+
+
+class _ImageFunctionTool(FunctionTool):
+    """A FunctionTool that shows an ``ImageToolResult`` to the LLM as text and images.
+
+    ``raw_output`` stays the result itself (response and saved paths) for the caller.
+    """
+
+    # FunctionTool turns what the function returned into blocks here.  Doing it here,
+    # rather than in a callback returning a new ToolOutput, keeps raw_input as recorded.
+    def _parse_tool_output(self, raw_output: Any) -> list[ContentBlock]:
+        if not isinstance(raw_output, ImageToolResult):
+            return super()._parse_tool_output(raw_output)
+        blocks: list[ContentBlock] = [
+            TextBlock(text=format_result(raw_output.response, raw_output.saved_paths))
+        ]
+        # Bytes, never the URL: a hosted LLM cannot reach ClawRouter's localhost URLs.
+        blocks.extend(
+            ImageBlock(image=image.data, image_mimetype=image.mime_type)
+            for image in raw_output.images
+            if image.data is not None
+        )
+        return blocks
+
+
+def _twins(spec: SPEC_FUNCTION_TYPE) -> tuple[str, str]:
+    if isinstance(spec, tuple):
+        return spec
+    if spec in _ASYNC_TWINS:
+        return spec, _ASYNC_TWINS[spec]
+    raise ValueError(f"unknown spec function {spec!r}; choose from {sorted(_ASYNC_TWINS)}")
+
+
+def _validated(schema: type[BaseModel], **values: Any) -> dict[str, Any]:
+    """The arguments checked and coerced by ``schema``, or an error the LLM can act on."""
+    try:
+        return schema.model_validate(values).model_dump()
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+            for error in err.errors()
+        )
+        raise InvalidRequestError(f"invalid tool arguments — {problems}") from None
