@@ -1,0 +1,71 @@
+"""Translating the contract's results and errors into what a LangChain tool returns."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from langchain_core.messages.content import create_image_block, create_text_block
+from langchain_core.tools import ToolException
+from pydantic import ValidationError
+
+from clawrouter_images import ClawRouterError
+from clawrouter_images.toolkit import ImageToolResult
+
+ToolContent = str | list[dict[str, object]]
+
+_MAX_SHOWN_INPUT = 80
+
+
+def tool_content(text: str, result: ImageToolResult) -> ToolContent:
+    """The text alone, or, when images were fetched for a vision model, text then image blocks.
+
+    The images travel only as standard image blocks, never as base64 inside the text.
+    """
+    if not result.images:
+        return text
+    blocks: list[dict[str, object]] = [dict(create_text_block(text))]
+    for image in result.images:
+        if image.data is not None:
+            encoded = base64.b64encode(image.data).decode("ascii")
+            blocks.append(dict(create_image_block(base64=encoded, mime_type=image.mime_type)))
+        elif image.url is not None:
+            blocks.append(dict(create_image_block(url=image.url, mime_type=image.mime_type)))
+    return blocks
+
+
+@contextmanager
+def clawrouter_errors_as_tool_exceptions() -> Iterator[None]:
+    """Raise ``ToolException`` with the core message, so the agent reads what to do next."""
+    try:
+        yield
+    except ClawRouterError as err:
+        raise ToolException(err.message) from err
+
+
+def explain_invalid_arguments(error: Exception) -> str:
+    """A ``handle_validation_error`` that tells the LLM which argument is wrong and why.
+
+    LangChain's own default says only "Tool input validation error", which an LLM
+    cannot act on.
+    """
+    if not isinstance(error, ValidationError):
+        return f"Invalid arguments: {error}. Call the tool again with valid arguments."
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        problem = f"{where}: {item['msg']}"
+        if item["type"] != "missing":
+            problem += f" (got {_shorten(repr(item['input']))})"
+        problems.append(problem)
+    return (
+        "Invalid arguments: " + "; ".join(problems) + ". Call the tool again with valid arguments."
+    )
+
+
+def _shorten(text: str) -> str:
+    # An LLM may pass a whole data URI; echoing it back would flood the context.
+    if len(text) <= _MAX_SHOWN_INPUT:
+        return text
+    return f"{text[:_MAX_SHOWN_INPUT]}…({len(text)} chars)"

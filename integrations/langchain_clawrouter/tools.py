@@ -1,0 +1,271 @@
+"""``generate_image`` and ``edit_image`` as LangChain tools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
+from pydantic import ConfigDict, ValidationError, model_validator
+from pydantic.v1 import ValidationError as ValidationErrorV1
+from typing_extensions import Self
+
+from clawrouter_images.toolkit import (
+    EDIT_TOOL_NAME,
+    GENERATE_TOOL_NAME,
+    ImageToolConfig,
+    ImageToolResult,
+    edit_description,
+    edit_schema,
+    generate_description,
+    generate_schema,
+)
+
+from ._results import (
+    ToolContent,
+    clawrouter_errors_as_tool_exceptions,
+    explain_invalid_arguments,
+    tool_content,
+)
+from ._settings import ClawRouterSettings
+
+ToolOutput = tuple[ToolContent, ImageToolResult]
+
+
+class _ClawRouterImageTool(ClawRouterSettings, BaseTool):
+    """What both tools share: configuration, the runner, results and errors."""
+
+    # A misspelt setting (say, max_cost instead of max_cost_usd) must not be dropped silently.
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    """Built from the catalogue for the offered models unless given."""
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: bool | str | Callable[[ToolException], ToolExceptionHandlerOutput] | None = (
+        True
+    )
+    handle_validation_error: (
+        bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
+    ) = explain_invalid_arguments
+
+    @model_validator(mode="after")
+    def _describe_for_the_llm(self) -> Self:
+        config = self.image_tool_config()
+        if "description" not in self.model_fields_set:
+            self.description = self._describe(config)
+        if self.args_schema is None:
+            self.args_schema = self._schema(config)
+        return self
+
+    def _describe(self, config: ImageToolConfig) -> str:
+        raise NotImplementedError
+
+    def _schema(self, config: ImageToolConfig) -> ArgsSchema:
+        raise NotImplementedError
+
+
+class ClawRouterGenerateImage(_ClawRouterImageTool):
+    """Generate images from a text prompt through ClawRouter (x402-paid image models).
+
+    Setup:
+        Install ``clawrouter-images`` with the LangChain extra and run ClawRouter
+        (or its offline emulator). The tool reaches ClawRouter at ``CLAWROUTER_BASE_URL``,
+        else on 127.0.0.1 at ``BLOCKRUN_PROXY_PORT``, else at http://127.0.0.1:8402.
+
+        ```bash
+        pip install -U "clawrouter-images[langchain]"
+        npx @blockrun/clawrouter        # or: clawrouter-images emulate
+        ```
+
+    Instantiation:
+        ```python
+        from langchain_clawrouter import ClawRouterGenerateImage
+
+        tool = ClawRouterGenerateImage(
+            save_dir="images/",  # optional: keep the files
+            max_cost_usd=0.20,  # optional: refuse pricier calls
+            # models=["nano-banana", "banana-pro"], default_model="nano-banana",
+            # return_image_block=True,  # also hand the images to a vision model
+        )
+        ```
+
+    Invocation with args:
+        ```python
+        tool.invoke({"prompt": "a cyberpunk city at night", "model": "nano-banana"})
+        ```
+
+        ```python
+        '1 image from google/nano-banana at 1024x1024, estimated cost $0.052.\\n'
+        '![a cyberpunk city at night](http://localhost:8402/images/1795503044964-xm1yzv09.png)\\n'
+        'Saved: images/a-cyberpunk-city-at-night.png'
+        ```
+
+    Invocation with ToolCall:
+        ```python
+        tool.invoke(
+            {
+                "args": {"prompt": "a portrait of a samurai", "model": "banana-pro", "size": "1024x1792"},
+                "id": "1",
+                "name": tool.name,
+                "type": "tool_call",
+            }
+        )
+        ```
+
+        ```python
+        ToolMessage(
+            content="1 image from google/nano-banana-pro at 1024x1792, estimated cost $0.105.\\n"
+            "![a portrait of a samurai](http://localhost:8402/images/1795503062593-a9bf25bw.png)",
+            name="generate_image",
+            tool_call_id="1",
+            artifact=ImageToolResult(response=ImageResponse(...), saved_paths=[...], images=[]),
+        )
+        ```
+
+        Errors come back as a ``ToolMessage`` with ``status="error"`` and a message
+        saying what to do, e.g. "ClawRouter is not running at http://127.0.0.1:8402 — …".
+    """
+
+    name: str = GENERATE_TOOL_NAME
+
+    def _describe(self, config: ImageToolConfig) -> str:
+        return generate_description(config)
+
+    def _schema(self, config: ImageToolConfig) -> ArgsSchema:
+        return generate_schema(config)
+
+    def _run(
+        self,
+        prompt: str,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        run_manager: CallbackManagerForToolRun | None = None,
+    ) -> ToolOutput:
+        with clawrouter_errors_as_tool_exceptions():
+            text, result = self._runner.generate(prompt, model, size, n)
+        return tool_content(text, result), result
+
+    async def _arun(
+        self,
+        prompt: str,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+    ) -> ToolOutput:
+        with clawrouter_errors_as_tool_exceptions():
+            text, result = await self._runner.agenerate(prompt, model, size, n)
+        return tool_content(text, result), result
+
+
+class ClawRouterEditImage(_ClawRouterImageTool):
+    """Edit an existing image following an instruction, through ClawRouter.
+
+    The image may be an http(s) URL, a data URI, an earlier result's URL, or a local
+    file inside ``allowed_dirs`` (symlinks and ``..`` are resolved before the check,
+    and nothing is sent for a path outside them).
+
+    Setup:
+        Install ``clawrouter-images`` with the LangChain extra and run ClawRouter
+        (or its offline emulator). The tool reaches ClawRouter at ``CLAWROUTER_BASE_URL``,
+        else on 127.0.0.1 at ``BLOCKRUN_PROXY_PORT``, else at http://127.0.0.1:8402.
+
+        ```bash
+        pip install -U "clawrouter-images[langchain]"
+        npx @blockrun/clawrouter        # or: clawrouter-images emulate
+        ```
+
+    Instantiation:
+        ```python
+        from langchain_clawrouter import ClawRouterEditImage
+
+        tool = ClawRouterEditImage(
+            allowed_dirs=["~/Pictures"],  # local inputs only from here
+            save_dir="images/",
+        )
+        ```
+
+    Invocation with args:
+        ```python
+        tool.invoke(
+            {
+                "prompt": "change the background to a beach",
+                "image": "~/Pictures/me.jpg",
+                "model": "gpt-image",
+            }
+        )
+        ```
+
+        ```python
+        '1 image from openai/gpt-image-1 at 1024x1024, estimated cost $0.021.\\n'
+        '![change the background to a beach](http://localhost:8402/images/1795503062593-a9bf25bw.png)\\n'
+        'Saved: images/change-the-background-to-a-beach.png'
+        ```
+
+    Invocation with ToolCall:
+        ```python
+        tool.invoke(
+            {
+                "args": {
+                    "prompt": "add a warm sunset background",
+                    "image": "http://localhost:8402/images/1795503044964-xm1yzv09.png",
+                },
+                "id": "1",
+                "name": tool.name,
+                "type": "tool_call",
+            }
+        )
+        ```
+
+        ```python
+        ToolMessage(
+            content="1 image from openai/gpt-image-1 at 1024x1024, estimated cost $0.021.\\n"
+            "![add a warm sunset background](http://localhost:8402/images/1795503062600-b0cg36cx.png)",
+            name="edit_image",
+            tool_call_id="1",
+            artifact=ImageToolResult(response=ImageResponse(...), saved_paths=[...], images=[]),
+        )
+        ```
+
+        A path outside ``allowed_dirs`` comes back as a ``ToolMessage`` with
+        ``status="error"`` asking for a copy inside them or a URL.
+    """
+
+    name: str = EDIT_TOOL_NAME
+
+    def _describe(self, config: ImageToolConfig) -> str:
+        return edit_description(config)
+
+    def _schema(self, config: ImageToolConfig) -> ArgsSchema:
+        return edit_schema(config)
+
+    def _run(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        run_manager: CallbackManagerForToolRun | None = None,
+    ) -> ToolOutput:
+        with clawrouter_errors_as_tool_exceptions():
+            text, result = self._runner.edit(prompt, image, mask, model, size, n)
+        return tool_content(text, result), result
+
+    async def _arun(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        n: int = 1,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+    ) -> ToolOutput:
+        with clawrouter_errors_as_tool_exceptions():
+            text, result = await self._runner.aedit(prompt, image, mask, model, size, n)
+        return tool_content(text, result), result
