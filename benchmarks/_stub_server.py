@@ -1,6 +1,7 @@
 """A minimal keep-alive HTTP/1.1 stub of ClawRouter's image routes, for benchmarks.
 
-It answers every POST with one fixed, localised result and every GET with a tiny PNG,
+It answers every POST with one fixed, localised result, ``/health`` and ``/v1/models``
+with JSON and any other GET with a tiny PNG,
 and discards request bodies as they arrive, so the client side is what gets measured.
 Run as ``python _stub_server.py PORT``; it prints ``ready`` once listening.
 """
@@ -36,7 +37,14 @@ def _response(body: bytes, content_type: bytes) -> bytes:
 
 
 POST_ANSWER = _response(RESULT, b"application/json")
-GET_ANSWER = _response(PNG, b"image/png")
+IMAGE_ANSWER = _response(PNG, b"image/png")
+# hermes-plugin-clawrouter probes /v1/models and /health before each call.
+JSON_ANSWERS = {
+    b"/health": _response(
+        b'{"status":"ok","wallet":"0x0","paymentChain":"base"}', b"application/json"
+    ),
+    b"/v1/models": _response(b'{"object":"list","data":[]}', b"application/json"),
+}
 
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -52,7 +60,11 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 if not chunk:
                     return
                 length -= len(chunk)
-            writer.write(POST_ANSWER if head.startswith(b"POST") else GET_ANSWER)
+            if head.startswith(b"POST"):
+                writer.write(POST_ANSWER)
+            else:
+                path = head.split(b" ", 2)[1].split(b"?")[0]
+                writer.write(JSON_ANSWERS.get(path, IMAGE_ANSWER))
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass

@@ -27,7 +27,7 @@ from ._exceptions import (
     UpstreamError,
 )
 from ._models import Health, ImageData, ImageResponse
-from ._version import __version__
+from ._version import package_version
 
 __all__ = [
     "MODELS",
@@ -57,3 +57,9 @@ __all__ = [
     "estimate_cost",
     "resolve_model",
 ]
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return package_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

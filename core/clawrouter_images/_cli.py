@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from ._client import ImageClient
 from ._constants import DEFAULT_HOST, DEFAULT_PORT
 from ._exceptions import ClawRouterError
 from ._models import ImageResponse
-from ._version import __version__
+from ._version import package_version
 
 _T = TypeVar("_T")
 
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="clawrouter-images",
         description="Generate and edit images through ClawRouter (or its offline emulator).",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def paid(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -155,7 +156,7 @@ def _report(client: ImageClient, response: ImageResponse, args: argparse.Namespa
 
 def _models(args: argparse.Namespace) -> int:
     if args.json:
-        print(json.dumps([m.model_dump(mode="json") for m in MODELS.values()], indent=2))
+        print(json.dumps([dataclasses.asdict(m) for m in MODELS.values()], indent=2))
     elif args.markdown:
         print(models_markdown(MODELS.values()))
     else:

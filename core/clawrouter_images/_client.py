@@ -8,7 +8,6 @@ send, sleep, read files and write files.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import email.utils
@@ -54,7 +53,7 @@ from ._inputs import (
 )
 from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
 from ._transport import async_http_client, sync_http_client
-from ._version import __version__
+from ._version import package_version
 
 log = logging.getLogger(c.LOGGER_NAME)
 
@@ -136,7 +135,7 @@ class _BaseClient:
         self._reserved = 0.0
         # Budget bookkeeping is shared by threads (sync) or tasks (async) using one client.
         self._lock = threading.Lock()
-        self._headers = {"User-Agent": f"{c.USER_AGENT_PRODUCT}/{__version__}"}
+        self._headers = {"User-Agent": f"{c.USER_AGENT_PRODUCT}/{package_version()}"}
         self._origin_headers: tuple[bytes, httpx.Headers] | None = None
         self._routes: dict[str, httpx.URL] = {}
 
@@ -535,6 +534,14 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
+async def _async_sleep(seconds: float) -> None:
+    # asyncio is imported here, not at module level: it adds ~8 ms to importing the
+    # package, and sync users never need it.
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 def _count_images(image: object) -> int:
     return len(image) if isinstance(image, (list, tuple)) else 1
 
@@ -805,7 +812,7 @@ class AsyncImageClient(_BaseClient):
         )
         self._owns_http = http_client is None
         self._http: httpx.AsyncClient = http_client or async_http_client(self.timeout)
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = _async_sleep
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -9,18 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 from ._exceptions import quote
 
+# Import time matters (a CLI, agent start-up): defer_build builds schemas on first use, and
+# plain defaults instead of pydantic.Field keep pydantic.types from loading at import.
+
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     model: str
     prompt: str
     size: str
-    n: int = Field(ge=1)
+    n: int
 
 
 class GenerateRequest(_Request):
@@ -34,7 +38,7 @@ class EditRequest(_Request):
 class ImageData(BaseModel):
     """One result image: a URL (usually ClawRouter's localised ``/images/...``) or ``b64_json``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     url: str | None = None
     b64_json: str | None = None
@@ -49,17 +53,16 @@ class ImageData(BaseModel):
 class ImageResponse(BaseModel):
     """What ClawRouter answered, plus what was asked for and what it is estimated to cost."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     created: int | None = None
-    data: list[ImageData] = Field(default_factory=list)
-    model: str | None = Field(default=None, description="The model asked for (full id).")
-    size: str | None = Field(default=None, description="The size asked for.")
-    prompt: str | None = Field(default=None, description="The prompt sent.")
-    estimated_cost_usd: float = Field(default=0.0, description="Catalogue estimate incl. margin.")
-    saved_paths: list[Path] = Field(
-        default_factory=list, description="Files written by ``save()`` for this response."
-    )
+    # Mutable defaults are safe here: pydantic copies them per instance.
+    data: list[ImageData] = []
+    model: str | None = None  # the model asked for (full id)
+    size: str | None = None  # the size asked for
+    prompt: str | None = None  # the prompt sent
+    estimated_cost_usd: float = 0.0  # catalogue estimate, gateway margin included
+    saved_paths: list[Path] = []  # files written by save() for this response
 
     @property
     def urls(self) -> list[str]:
@@ -82,15 +85,18 @@ class ImageResponse(BaseModel):
 class Health(BaseModel):
     """``GET /health``: ClawRouter's wallet, chain and (with ``full=True``) balance."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # ClawRouter's keys are camelCase (paymentChain, isLow, ...).
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, alias_generator=to_camel, defer_build=True
+    )
 
     status: str
     wallet: str | None = None
-    payment_chain: str | None = Field(default=None, alias="paymentChain")
+    payment_chain: str | None = None
     balance: str | float | None = None
-    is_low: bool | None = Field(default=None, alias="isLow")
-    is_empty: bool | None = Field(default=None, alias="isEmpty")
-    balance_error: str | None = Field(default=None, alias="balanceError")
+    is_low: bool | None = None
+    is_empty: bool | None = None
+    balance_error: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -18,7 +18,6 @@ Two choices differ from httpx's defaults, both measured (benchmarks/bench_peers.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 
@@ -55,13 +54,11 @@ class _LazyAsyncTransport(httpx.AsyncBaseTransport):
     def __init__(self, factory: Callable[[], httpx.AsyncBaseTransport]) -> None:
         self._factory = factory
         self._transport: httpx.AsyncBaseTransport | None = None
-        self._lock = asyncio.Lock()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # No lock: nothing awaits between the check and the assignment.
         if self._transport is None:
-            async with self._lock:
-                if self._transport is None:
-                    self._transport = self._factory()
+            self._transport = self._factory()
         return await self._transport.handle_async_request(request)
 
     async def aclose(self) -> None:
