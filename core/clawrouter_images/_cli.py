@@ -256,7 +256,9 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
             yield client
 
 
-def _waiting(what: str, call: Callable[[], _T], stream: TextIO | None = None) -> _T:
+def _waiting(
+    what: str, call: Callable[[], _T], stream: TextIO | None = None, interval: float = 1.0
+) -> _T:
     """Run ``call``; on an interactive terminal, show the elapsed seconds while it runs."""
     stream = stream or sys.stderr
     if not stream.isatty():
@@ -265,7 +267,7 @@ def _waiting(what: str, call: Callable[[], _T], stream: TextIO | None = None) ->
     started = time.monotonic()
 
     def tick() -> None:
-        while not done.wait(1.0):
+        while not done.wait(interval):
             stream.write(f"\r{what}… {time.monotonic() - started:.0f}s ")
             stream.flush()
 

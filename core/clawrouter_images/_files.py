@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 import unicodedata
 from pathlib import Path
 from types import TracebackType
@@ -42,8 +42,17 @@ class AtomicImageFile:
         self._directory = directory
         self._stem = stem
         self._source = source
-        fd, name = tempfile.mkstemp(prefix=f".{stem[:16]}-", suffix=".part", dir=directory)
-        self._temp = Path(name)
+        # Not tempfile.mkstemp: its 0600 mode would stick to the published image; 0666
+        # lets the umask decide, as for any file the user saves.
+        for _ in range(100):
+            self._temp = directory / f".{stem[:16]}-{secrets.token_hex(6)}.part"
+            try:
+                fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100 collisions of 48 random bits
+            raise ResponseValidationError(f"no free temporary name in {directory}")
         self._handle = os.fdopen(fd, "wb")
         self._head = b""
         self._size = 0
