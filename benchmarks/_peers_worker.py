@@ -136,9 +136,13 @@ _IMPORTS = {
     "pydantic (BaseModel)": "from pydantic import BaseModel",
     "httpx + pydantic": "import httpx; from pydantic import BaseModel",
     "clawrouter_images": "import clawrouter_images",
-    "langchain_core.tools": "import langchain_core.tools",
+    # The frameworks load lazily: time the classes an integration actually builds on.
+    "langchain_core BaseTool, BaseToolkit": "from langchain_core.tools import BaseTool, BaseToolkit",
     "langchain_clawrouter": "import langchain_clawrouter",
-    "llama_index.core.tools": "import llama_index.core.tools",
+    "llama_index FunctionTool, BaseToolSpec": (
+        "from llama_index.core.tools import FunctionTool; "
+        "from llama_index.core.tools.tool_spec.base import BaseToolSpec"
+    ),
     "llama_index.tools.clawrouter": "import llama_index.tools.clawrouter",
 }
 

@@ -1,0 +1,151 @@
+"""The emulator on a real port: ``serve()`` in a background thread, ``run()`` in the foreground.
+
+Both bind the socket themselves before uvicorn starts, so port 0 works: the emulator
+learns the real port (and writes it into result URLs) before the first request.  Both use
+uvicorn's h11 protocol with one addition, ``_DroppingH11Protocol``, which lets the
+application close a connection without answering (see ``_drop``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .._constants import DEFAULT_HOST
+from ._app import Emulator
+from ._drop import bind_transport
+
+logger = logging.getLogger("clawrouter_images.emulator")
+
+# Leave in-flight requests this long to finish when serve() exits.
+_SHUTDOWN_GRACE_SECONDS = 1
+_STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+class _DroppingH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, exposing each connection's transport to the application."""
+
+    def data_received(self, data: bytes) -> None:
+        # The request's task is created inside this call and copies the current context,
+        # so the application finds this connection's transport in it.
+        bind_transport(self.transport)
+        super().data_received(data)
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that says when it is listening (or has given up)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.settled = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.settled.set()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(emulator: Emulator, *, log_level: str | int | None, quiet: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        emulator,
+        http=_DroppingH11Protocol,
+        ws="none",
+        lifespan="off",
+        interface="asgi3",
+        loop="asyncio",
+        # uvicorn's logging config would reconfigure the caller's loggers.
+        log_config=None,
+        log_level=log_level,
+        access_log=not quiet,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
+    )
+
+
+@contextlib.contextmanager
+def serve(
+    emulator: Emulator, *, host: str = DEFAULT_HOST, port: int | None = None
+) -> Iterator[str]:
+    """Serve ``emulator`` on ``host:port`` in a background thread; yields its base URL.
+
+    ``port`` defaults to the emulator's; 0 picks a free port, which becomes the
+    emulator's ``port``.  The server stops when the block exits.
+    """
+    sock = _bind(host, emulator.port if port is None else port)
+    emulator.port = sock.getsockname()[1]
+    server = _Server(_config(emulator, log_level=None, quiet=True))
+
+    def run_server() -> None:
+        try:
+            server.run(sockets=[sock])
+        finally:
+            server.settled.set()  # also when it died before starting up
+
+    thread = threading.Thread(target=run_server, name="clawrouter-emulator", daemon=True)
+    thread.start()
+    try:
+        if not server.settled.wait(_STARTUP_TIMEOUT_SECONDS):
+            raise TimeoutError("the emulator did not start")
+        if not server.started:
+            raise OSError(f"the emulator could not listen on {host}:{emulator.port}")
+        shown = f"[{host}]" if ":" in host else host
+        logger.info("ClawRouter emulator serving on http://%s:%d", shown, emulator.port)
+        yield f"http://{shown}:{emulator.port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+
+
+def run(
+    emulator: Emulator | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int | None = None,
+    image_dir: str | os.PathLike[str] | None = None,
+    log_level: str | int | None = "info",
+) -> None:
+    """Serve an emulator in the foreground until interrupted (Ctrl+C).
+
+    Without ``emulator``, one is made with ``image_dir`` and ``port``.
+    """
+    if emulator is None:
+        emulator = (
+            Emulator(image_dir=image_dir)
+            if port is None
+            else Emulator(image_dir=image_dir, port=port)
+        )
+    sock = _bind(host, emulator.port if port is None else port)
+    emulator.port = sock.getsockname()[1]
+    logger.info(
+        "ClawRouter emulator on http://%s:%d (images in %s)",
+        host,
+        emulator.port,
+        emulator.image_dir,
+    )
+    try:
+        uvicorn.Server(_config(emulator, log_level=log_level, quiet=False)).run(sockets=[sock])
+    finally:
+        sock.close()
