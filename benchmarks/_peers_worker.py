@@ -45,7 +45,7 @@ def _sync_contenders(base: str) -> dict[str, Callable[[], object]]:
         "OpenAI images.generate": lambda: oai.images.generate(
             model=MODEL,
             prompt=PROMPT,
-            size=SIZE,  # type: ignore[arg-type]
+            size=SIZE,  # type: ignore[arg-type,unused-ignore]
             n=1,
         ),
         "blockrun-llm ImageClient": lambda: blockrun.generate(PROMPT, model=MODEL, size=SIZE),

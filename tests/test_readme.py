@@ -25,5 +25,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def test_readme_models_table_matches_the_catalogue() -> None:
     """The README's model table is what `clawrouter-images models --markdown` prints today."""
-    table = README.split("<!-- models:start", 1)[1].split("-->", 1)[1].split("<!-- models:end -->")[0]
+    table = (
+        README.split("<!-- models:start", 1)[1].split("-->", 1)[1].split("<!-- models:end -->")[0]
+    )
     assert table.strip() == models_markdown(MODELS.values())

@@ -48,7 +48,7 @@ def langchain_adapter_written() -> bool:
 def test_both_adapters_import_together(order: str) -> None:
     """The LangChain and LlamaIndex adapters import in one interpreter, in either order."""
     pythonpath = os.pathsep.join(str(ROOT / root) for root in ("core", "integrations"))
-    completed = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+    completed = subprocess.run(
         [sys.executable, "-W", "error", "-c", IMPORT_BOTH[order] + CHECK],
         env={**os.environ, "PYTHONPATH": pythonpath},
         capture_output=True,
