@@ -11,8 +11,8 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -210,15 +210,24 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    from .emulator import run  # the [emulator] extra; imported only when asked for
+    from .emulator import Emulator, serve  # the [emulator] extra; imported only when asked for
 
-    with contextlib.ExitStack() as stack:
-        image_dir = args.image_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    stop = threading.Event()
+    # A service manager stops us with SIGTERM: leave as cleanly as on Ctrl+C.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    with (
+        Emulator(image_dir=args.image_dir) as emulator,
+        serve(emulator, host=args.host, port=args.port) as url,
+    ):
+        # Printed once the port is listening (and known, with --port 0).
         print(
-            f"ClawRouter emulator on http://{args.host}:{args.port} (images in {image_dir})",
+            f"ClawRouter emulator on {url} (images in {emulator.image_dir}); "
+            f"use it with CLAWROUTER_BASE_URL={url}; Ctrl+C stops it",
             file=sys.stderr,
+            flush=True,
         )
-        run(host=args.host, port=args.port, image_dir=image_dir)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
     return EXIT_OK
 
 
@@ -243,17 +252,12 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
         return
     from .emulator import Emulator  # the [emulator] extra; imported only when asked for
 
-    with tempfile.TemporaryDirectory() as image_dir:
-        emulator = Emulator(image_dir=Path(image_dir))
-        with (
-            emulator.sync_client() as http_client,
-            ImageClient(
-                f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
-                http_client=http_client,
-                max_cost_usd=max_cost,
-            ) as client,
-        ):
-            yield client
+    with (
+        Emulator() as emulator,
+        emulator.sync_client() as http_client,
+        ImageClient(emulator.base_url, http_client=http_client, max_cost_usd=max_cost) as client,
+    ):
+        yield client
 
 
 def _waiting(

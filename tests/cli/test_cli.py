@@ -210,3 +210,27 @@ def test_python_dash_m_is_the_same_command() -> None:
         check=True,
     )
     assert len(json.loads(done.stdout)) == len(MODELS)
+
+
+def test_emulate_serves_the_client_on_a_port(tmp_path: Path) -> None:
+    """`emulate --port 0` names its URL once listening and serves ImageClient end to end."""
+    from clawrouter_images import ImageClient
+
+    command = [sys.executable, "-m", "clawrouter_images", "emulate", "--port", "0"]
+    command += ["--image-dir", str(tmp_path / "srv")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) as process:
+        try:
+            assert process.stderr is not None
+            banner = process.stderr.readline()
+            base_url = banner.split("CLAWROUTER_BASE_URL=", 1)[1].split(";", 1)[0]
+            with ImageClient(base_url, max_retries=0) as client:
+                health = client.health()
+                response = client.generate("a lighthouse", model="cogview", size="512x512")
+                (path,) = client.save(response, tmp_path / "out")
+        finally:
+            process.terminate()
+    assert health.ok
+    with Image.open(path) as image:
+        assert image.size == (512, 512)
+    assert any((tmp_path / "srv").iterdir())
