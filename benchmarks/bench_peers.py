@@ -45,6 +45,9 @@ def prepare_env(env: Path) -> Path:
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", f"{ROOT}[all]", *PEERS], check=True
         )
+    else:  # a reused environment gets this checkout's code, not what it had before
+        pip = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall"]
+        subprocess.run([*pip, str(ROOT)], check=True)
     return python
 
 
