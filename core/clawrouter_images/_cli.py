@@ -85,6 +85,45 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--full", action="store_true", help="include the wallet balance")
     health.add_argument("--base-url", help="ClawRouter URL")
 
+    demo = commands.add_parser(
+        "demo",
+        help="Run a LangChain and a LlamaIndex agent through example requests; save a gallery.",
+        description="Run a LangChain and a LlamaIndex agent through four example requests "
+        "(draw a picture, a high-res portrait, edit an image from its URL, edit a local file) and "
+        "one that fails; save the images, print a table and write index.html, a gallery. "
+        "Offline by default: an in-process emulator and a scripted chat model.",
+    )
+    demo.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("clawrouter-demo"),
+        metavar="DIR",
+        help="where to save the images and index.html (default ./clawrouter-demo)",
+    )
+    demo_where = demo.add_mutually_exclusive_group()
+    demo_where.add_argument(
+        "--base-url",
+        help="a running ClawRouter (paid); default: CLAWROUTER_BASE_URL, else the emulator",
+    )
+    demo_where.add_argument(
+        "--emulator",
+        action="store_true",
+        help="use the emulator even if CLAWROUTER_BASE_URL is set",
+    )
+    demo.add_argument(
+        "--llm",
+        metavar="PROVIDER[:MODEL]",
+        help="a real chat model instead of the scripted one: openai, anthropic, google, "
+        "mistralai, groq or ollama (its packages and API key are yours to provide)",
+    )
+    demo.add_argument(
+        "--framework",
+        action="append",
+        choices=("langchain", "llamaindex"),
+        help="run only this framework's agent (repeatable; default both)",
+    )
+
     emulate = commands.add_parser("emulate", help="Serve the ClawRouter emulator on a port.")
     emulate.add_argument("--host", default=DEFAULT_HOST)
     emulate.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -231,12 +270,25 @@ def _emulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import FRAMEWORKS, run_demo  # imports LangChain and LlamaIndex when it runs
+
+    return run_demo(
+        output=args.output,
+        base_url=args.base_url,
+        emulator=args.emulator,
+        llm=args.llm,
+        frameworks=args.framework or FRAMEWORKS,
+    )
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate,
     "edit": _edit,
     "models": _models,
     "health": _health,
     "emulate": _emulate,
+    "demo": _demo,
 }
 
 

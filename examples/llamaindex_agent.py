@@ -1,0 +1,56 @@
+"""A LlamaIndex agent that generates and edits images through ClawRouter.
+
+    pip install "clawrouter-images[llama-index,emulator]" llama-index-llms-openai
+    python examples/llamaindex_agent.py --emulator     # offline: emulator + scripted LLM
+    OPENAI_API_KEY=... python examples/llamaindex_agent.py "Draw me a cyberpunk city at night"
+
+Without --emulator it uses ClawRouter (npx @blockrun/clawrouter; CLAWROUTER_BASE_URL, else
+http://127.0.0.1:8402), which pays for each image, and OpenAI's gpt-4.1-mini.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from typing import Any
+
+from llama_index.core.agent.workflow import FunctionAgent
+
+from clawrouter_images import AsyncImageClient
+from llama_index.tools.clawrouter import ClawRouterImageToolSpec
+
+
+async def ask(request: str, *, llm: Any, base_url: str | None, output: str) -> str:
+    # What a tutorial shows: the image tools, an agent that has them, a request.
+    async with AsyncImageClient(base_url) as client:
+        spec = ClawRouterImageToolSpec(async_client=client, save_dir=output, max_cost_usd=0.20)
+        agent = FunctionAgent(tools=spec.to_tool_list(), llm=llm)
+        response = await agent.run(user_msg=request)
+    return str(response)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A LlamaIndex agent with ClawRouter image tools.")
+    parser.add_argument("request", nargs="?", default="Draw me a cyberpunk city at night")
+    parser.add_argument("--emulator", action="store_true", help="offline: no ClawRouter, no key")
+    parser.add_argument("-o", "--output", default="images", help="where to save (default images/)")
+    args = parser.parse_args(argv)
+
+    with contextlib.ExitStack() as stack:
+        if args.emulator:
+            from clawrouter_images.demo import scripted_llm
+            from clawrouter_images.emulator import Emulator, serve
+
+            base_url = stack.enter_context(serve(stack.enter_context(Emulator()), port=0))
+            llm: Any = scripted_llm()  # makes the tool calls a real model would
+        else:
+            from llama_index.llms.openai import OpenAI  # pip install llama-index-llms-openai
+
+            base_url, llm = None, OpenAI(model="gpt-4.1-mini")  # None: CLAWROUTER_BASE_URL
+        print(asyncio.run(ask(args.request, llm=llm, base_url=base_url, output=args.output)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
