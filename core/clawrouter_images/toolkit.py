@@ -360,8 +360,9 @@ def _alt_text(prompt: str | None) -> str:
 class ImageTools:
     """Runs the two tools for an adapter: validation, policy, the call, saving, the result.
 
-    Clients are built from the environment on first use unless injected; ``client`` serves
-    sync calls and ``async_client`` async ones (never a thread hop between them).
+    ``client`` serves sync calls and ``async_client`` async ones (never a thread hop between
+    them).  A client that is not injected is built here, for ``base_url``, else an injected
+    client's URL, else the environment's; ``close()`` / ``aclose()`` close only those.
     """
 
     def __init__(
@@ -370,24 +371,32 @@ class ImageTools:
         *,
         client: ImageClient | None = None,
         async_client: AsyncImageClient | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.config = config or ImageToolConfig()
-        self._client = client
-        self._async_client = async_client
         # Fail at construction, not at the first tool call, on a bad model list.
         self.config.default_for(editing=False)
+        # One injected client tells where ClawRouter is for the other.  Both are built now
+        # (well under a millisecond): the environment is read once, and every tool of an
+        # adapter shares the same two.
+        injected = client or async_client
+        if base_url is None and injected is not None:
+            base_url = injected.base_url
+        self._owns_client = client is None
+        self._owns_async_client = async_client is None
+        self.client = client or ImageClient(base_url)
+        self.async_client = async_client or AsyncImageClient(base_url)
 
-    @property
-    def client(self) -> ImageClient:
-        if self._client is None:
-            self._client = ImageClient()
-        return self._client
+    def close(self) -> None:
+        """Close the sync client if it was built here (injected clients are the caller's)."""
+        if self._owns_client:
+            self.client.close()
 
-    @property
-    def async_client(self) -> AsyncImageClient:
-        if self._async_client is None:
-            self._async_client = AsyncImageClient()
-        return self._async_client
+    async def aclose(self) -> None:
+        """Close both clients, where they were built here."""
+        self.close()
+        if self._owns_async_client:
+            await self.async_client.aclose()
 
     # Argument preparation is shared by the sync and async paths.
 

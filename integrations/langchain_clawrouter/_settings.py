@@ -65,20 +65,24 @@ class ClawRouterSettings(BaseModel):
         Building them now (it costs well under a millisecond) reads the environment once,
         at construction, and lets a toolkit hand the same two clients to both its tools.
         """
-        config = self.image_tool_config()
-        # One injected client tells where ClawRouter is for the other.
-        base_url = self.base_url
-        if base_url is None and self.client is not None:
-            base_url = self.client.base_url
-        if base_url is None and self.async_client is not None:
-            base_url = self.async_client.base_url
-        if self.client is None:
-            self.client = ImageClient(base_url)
-        if self.async_client is None:
-            self.async_client = AsyncImageClient(base_url)
+        self._runner = ImageTools(
+            self.image_tool_config(),
+            client=self.client,
+            async_client=self.async_client,
+            base_url=self.base_url,
+        )
+        self.client = self._runner.client
+        self.async_client = self._runner.async_client
         self.base_url = self.client.base_url
-        self._runner = ImageTools(config, client=self.client, async_client=self.async_client)
         return self
+
+    def close(self) -> None:
+        """Close the sync client these tools built (injected clients are yours to close)."""
+        self._runner.close()
+
+    async def aclose(self) -> None:
+        """Close both clients these tools built."""
+        await self._runner.aclose()
 
     def settings(self) -> dict[str, Any]:
         """These fields as keyword arguments, to build tools that share them."""

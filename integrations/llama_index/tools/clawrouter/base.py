@@ -109,14 +109,11 @@ class ClawRouterImageToolSpec(BaseToolSpec):
             return_image_block=return_image_block,
         )
         self.return_direct = return_direct
-        # One injected client tells where ClawRouter is for the other; both are built
-        # now so the environment is read once and every tool shares the same two.
-        injected = client or async_client
-        if base_url is None and injected is not None:
-            base_url = injected.base_url
-        self.client = client or ImageClient(base_url)
-        self.async_client = async_client or AsyncImageClient(base_url)
-        self._tools = ImageTools(self.config, client=self.client, async_client=self.async_client)
+        self._tools = ImageTools(
+            self.config, client=client, async_client=async_client, base_url=base_url
+        )
+        self.client = self._tools.client
+        self.async_client = self._tools.async_client
 
         self._generate_schema = generate_schema(self.config)
         self._metadata = {
@@ -199,6 +196,14 @@ class ClawRouterImageToolSpec(BaseToolSpec):
             n=n,
         )
         return (await self._tools.aedit(**args))[1]
+
+    def close(self) -> None:
+        """Close the sync client this spec built (injected clients are yours to close)."""
+        self._tools.close()
+
+    async def aclose(self) -> None:
+        """Close both clients this spec built."""
+        await self._tools.aclose()
 
     def _checked_edit_schema(self) -> type[BaseModel]:
         if self._edit_schema is None:
