@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._constants import GATEWAY_MARGIN
-from ._exceptions import InvalidRequestError
+from ._exceptions import InvalidRequestError, quote
 
 ModelStatus = Literal["available", "delisted", "unavailable"]
 
@@ -134,7 +134,7 @@ def parse_size(size: str) -> tuple[int, int]:
     match = _SIZE_RE.match(size)
     if match is None:
         raise InvalidRequestError(
-            f"size {size!r} is not of the form WIDTHxHEIGHT, e.g. '1024x1024'"
+            f"size {quote(repr(size), 40)} is not of the form WIDTHxHEIGHT, e.g. '1024x1024'"
         )
     return int(match.group(1)), int(match.group(2))
 
@@ -280,7 +280,7 @@ def resolve_model(model: str | ImageModel) -> ImageModel:
     found = _BY_NAME.get(model.strip().lower())
     if found is None:
         names = ", ".join(f"{m.alias} ({m.id})" for m in _MODELS if m.available)
-        raise InvalidRequestError(f"unknown model {model!r}; choose one of: {names}")
+        raise InvalidRequestError(f"unknown model {quote(repr(model), 80)}; choose one of: {names}")
     return found
 
 

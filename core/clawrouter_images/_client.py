@@ -90,7 +90,23 @@ def _as_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
         return c.DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InvalidRequestError(
+            f"timeout must be a number of seconds above 0 or an httpx.Timeout, not {quote(repr(timeout), 60)}"
+        )
     return httpx.Timeout(timeout, connect=min(timeout, c.DEFAULT_CONNECT_TIMEOUT))
+
+
+def _as_limit(name: str, value: object) -> float | None:
+    """A USD cap, or None.  Anything but a number >= 0 is refused, NaN included: it
+    compares false with everything, so a NaN cap would silently allow any spending."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidRequestError(
+            f"{name} must be a number of USD, 0 or more, not {quote(repr(value), 60)}"
+        )
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -121,16 +137,15 @@ class _BaseClient:
         max_cost_usd: float | None,
         budget_usd: float | None,
     ) -> None:
-        if max_retries < 0:
-            raise InvalidRequestError("max_retries must be 0 or more")
-        for name, value in (("max_cost_usd", max_cost_usd), ("budget_usd", budget_usd)):
-            if value is not None and value < 0:
-                raise InvalidRequestError(f"{name} must be 0 or more")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidRequestError(
+                f"max_retries must be a whole number, 0 or more, not {quote(repr(max_retries), 60)}"
+            )
         self.base_url = resolve_base_url(base_url)
         self.timeout = _as_timeout(timeout)
         self.max_retries = max_retries
-        self.max_cost_usd = max_cost_usd
-        self.budget_usd = budget_usd
+        self.max_cost_usd = _as_limit("max_cost_usd", max_cost_usd)
+        self.budget_usd = _as_limit("budget_usd", budget_usd)
         self._spent = 0.0
         self._reserved = 0.0
         # Budget bookkeeping is shared by threads (sync) or tasks (async) using one client.
@@ -185,7 +200,9 @@ class _BaseClient:
         if size is None:
             size = found.default_size
         if not isinstance(size, str):
-            raise InvalidRequestError(f"size must be a string like '1024x1024', not {size!r}")
+            raise InvalidRequestError(
+                f"size must be a string like '1024x1024', not {quote(repr(size), 60)}"
+            )
         size = normalize_size(size)
         if not found.accepts_size(size):
             raise InvalidRequestError(
@@ -220,7 +237,7 @@ class _BaseClient:
                 ) from None
         estimate = estimate_cost(found, size, n)
         what = f"{n} x {found.id} at {size}"
-        self._check_max_cost(what, estimate, max_cost_usd)
+        self._check_max_cost(what, estimate, _as_limit("max_cost_usd", max_cost_usd))
         self._check_budget(what, estimate)
         return _Call(
             path, found, size, n, prompt, estimate, fields, _as_timeout(timeout or self.timeout)
@@ -382,7 +399,10 @@ class _BaseClient:
         if isinstance(err, httpx.TimeoutException):
             timeout = err.request.extensions.get("timeout", {}) if _has_request(err) else {}
             return timeout_error(self.base_url, timeout.get("read"))
-        if isinstance(err, httpx.RemoteProtocolError) and "without sending" in str(err):
+        # Only no response at all is ClawRouter's idle drop; a body cut off part-way
+        # ("peer closed connection without sending complete message body") is a broken
+        # connection, which the final branch reports.
+        if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
             return dropped_error(self.base_url, err)
         return connection_broken_error(self.base_url, err)
 

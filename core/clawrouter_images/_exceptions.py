@@ -26,6 +26,7 @@ is never re-sent automatically.  Every message ends with what to do next.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -52,14 +53,28 @@ __all__ = [
 ]
 
 
+# This many characters of base64's alphabet in a row are encoded data (image bytes, a
+# token), not words: never worth quoting, and possibly private.
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")
+
+
 def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
-    """Shorten ``text`` for a message or a log line: no megabyte data URIs in errors."""
+    """Shorten ``text`` for a message or a log line: no megabyte data URIs in errors.
+
+    A leading data URI keeps only its head; elsewhere, runs of encoded data are elided
+    and the rest is cut at ``limit`` characters.
+    """
     text = text.strip()
     if text.startswith("data:") and len(text) > 64:
-        return f"{text[:40]}…({len(text)} chars)"
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…({len(text)} chars)"
+        text = f"{text[:40]}…({len(text)} chars)"
+    else:
+        total = len(text)
+        text = _ENCODED_RUN.sub(lambda run: f"[{len(run.group())} chars elided]", text)
+        if len(text) > limit:
+            text = f"{text[:limit]}…({total} chars)"
+    # A lone surrogate (JSON can carry "\ud800") would make the message impossible to
+    # encode, to log or to hand to an LLM: show it escaped.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class ClawRouterError(Exception):
@@ -217,7 +232,9 @@ def _next_step(status: int, summary: str, details: str, base_url: str, model: st
     """What the user should do about an error answer, in one sentence."""
     text = f"{summary} {details}".lower()
     if "delisted" in text:
-        return f"{model or 'this model'} was delisted upstream; try openai/gpt-image-1"
+        # Never suggest the model that was just refused.
+        instead = "google/nano-banana" if model == "openai/gpt-image-1" else "openai/gpt-image-1"
+        return f"{model or 'this model'} was delisted upstream; try {instead}"
     if "fallback chain" in text:
         return (
             f"that path is not one of ClawRouter's image routes; check that the base URL "
@@ -303,7 +320,7 @@ def dropped_error(base_url: str, err: Exception) -> GenerationTimeoutError:
 def connection_broken_error(base_url: str, err: Exception) -> APIConnectionError:
     return APIConnectionError(
         f"the connection to ClawRouter at {base_url} broke while the request was in flight; "
-        f"it may have been paid, so it was not retried ({err!r})",
+        f"it may have been paid, so it was not retried — check before sending it again ({err!r})",
         may_have_been_paid=True,
     )
 

@@ -106,22 +106,28 @@ def check_image_bytes(data: bytes, source: str) -> ImageBytes:
         )
     mime = sniff_image_type(data[:16])
     if mime is None:
-        raise InputImageError(
-            f"{source} is not a PNG, JPEG, WebP or GIF image (its first bytes are "
-            f"{data[:8].hex()}); pass an image file"
-        )
+        # No excerpt of the content: an LLM reads this message, and the file may hold secrets.
+        raise InputImageError(f"{source} is not a PNG, JPEG, WebP or GIF image; pass an image file")
     return ImageBytes(data=data, mime=mime, source=source)
 
 
 def read_image_file(path: Path, source: str | None = None) -> ImageBytes:
-    """Read a local image safely: regular files only, never past the size cap, never blocking."""
-    source = source or str(path)
+    """Read a local image safely: regular files only, never past the size cap, never blocking.
+
+    ``~`` is expanded here.  Messages quote at most 200 characters of the path.
+    """
+    source = quote(source or str(path), 200)
     try:
+        path = path.expanduser()
         info = path.stat()
     except FileNotFoundError:
         raise InputImageError(f"image file not found: {source}") from None
-    except OSError as err:  # a symlink loop, a permission problem, a name too long...
-        raise InputImageError(f"cannot read image {source}: {err.strerror or err}") from None
+    # A symlink loop, a permission problem, a name too long (OSError), a NUL byte or a
+    # name the file system cannot encode (ValueError), ``~user`` for no such user
+    # (RuntimeError).
+    except (OSError, ValueError, RuntimeError) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise InputImageError(f"cannot read image {source}: {reason}") from None
     _check_regular(info, source)
     try:
         # O_NONBLOCK: if the path was swapped for a FIFO after stat(), open() must not hang.
@@ -193,10 +199,10 @@ def prepare_input(value: object) -> PreparedInput:
             )
         if not text:
             raise InputImageError("image path is empty")
-        return read_image_file(Path(text).expanduser(), text)
+        return read_image_file(Path(text), text)
     if isinstance(value, os.PathLike):
         path = Path(value)
-        return read_image_file(path.expanduser(), str(path))
+        return read_image_file(path, str(path))
     if isinstance(value, io.TextIOBase):
         raise InputImageError("image file object is open in text mode; open it with 'rb'")
     read = getattr(value, "read", None)

@@ -290,8 +290,12 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
         raise InputImageError(
             f"image file not found: {quote(text, 200)}. Ask the user for the correct path (allowed folders: {roots})"
         ) from None
-    except (OSError, RuntimeError) as err:  # symlink loops, permissions
-        raise InputImageError(f"cannot read image {quote(text, 200)}: {err}") from None
+    # Symlink loops, permissions (OSError), NUL bytes and unencodable names (ValueError),
+    # ``~user`` for no such user (RuntimeError).
+    except (OSError, ValueError, RuntimeError) as err:
+        # strerror, not the OSError itself: that would quote the whole path again.
+        reason = quote(str(getattr(err, "strerror", None) or err), 200)
+        raise InputImageError(f"cannot read image {quote(text, 200)}: {reason}") from None
     if not any(resolved.is_relative_to(root) for root in allowed_roots):
         raise InputImageError(
             f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "
