@@ -120,9 +120,10 @@ class ImageModel:
 
 
 def format_usd(value: float) -> str:
-    """``0.1`` -> ``$0.10``, ``0.015`` -> ``$0.015``, ``0.0525`` -> ``$0.053``."""
-    text = f"{value:.3f}"
-    return "$" + (text[:-1] if text.endswith("0") else text)
+    """``0.1`` -> ``$0.10``, ``0.015`` -> ``$0.015``, ``0.0525`` -> ``$0.0525``."""
+    text = f"{value:.4f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def _area(size: str) -> int:

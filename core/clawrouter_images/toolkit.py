@@ -16,6 +16,7 @@ Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
 
 from __future__ import annotations
 
+import ipaddress
 import mimetypes
 import os
 import re
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
@@ -32,6 +34,7 @@ from ._constants import (
     CLAWROUTER_IMAGE_DIR,
     DEFAULT_EDIT_MODEL,
     DEFAULT_GENERATE_MODEL,
+    IMAGES_PATH_PREFIX,
     MAX_INPUT_IMAGES,
 )
 from ._exceptions import InputImageError, InvalidRequestError, quote
@@ -277,7 +280,9 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
     lead out of the allowed directories.
     """
     text = value.strip()
-    if text.lower().startswith(_URL_PREFIXES) or text[:5].lower() == "data:":
+    if text.lower().startswith(_URL_PREFIXES):
+        return _check_url(text)
+    if text[:5].lower() == "data:":
         return text
     if _SCHEME_RE.match(text) and not re.match(r"^[a-zA-Z]:[\\/]", text):
         raise InputImageError(
@@ -302,6 +307,37 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
             "ask the user to copy the image into one of them or to give a URL"
         )
     return str(resolved)
+
+
+def _check_url(url: str) -> str:
+    """Refuse URLs into this machine or its private network, but for ClawRouter's own results.
+
+    The client fetches input URLs itself, so an LLM-chosen URL must not make it probe
+    internal services (cloud metadata, admin ports); a result ClawRouter localised
+    (``http://localhost:<port>/images/...``) is fetched from ClawRouter and stays allowed.
+    A host *name* that resolves to a private address is not caught here.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise InputImageError(f"{quote(url, 80)} is not a valid URL") from None
+    host = parsed.host.strip("[]").lower()
+    if parsed.path.startswith(IMAGES_PATH_PREFIX) and (host == "localhost" or _is_local_ip(host)):
+        return url
+    if host == "localhost" or host.endswith(".localhost") or _is_local_ip(host):
+        raise InputImageError(
+            f"{quote(url, 120)} points into this machine or its private network; pass a public "
+            "image URL, an earlier result's URL, or a file in an allowed folder"
+        )
+    return url
+
+
+def _is_local_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 # -- results -------------------------------------------------------------------------------
@@ -354,7 +390,8 @@ def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> 
 
 
 def _alt_text(prompt: str | None) -> str:
-    text = re.sub(r"[\[\]\n\r]+", " ", prompt or "image").strip()
+    # Brackets and line breaks would end the markdown image early.
+    text = " ".join(re.sub(r"[\[\]\n\r]+", " ", prompt or "image").split())
     return quote(text, 80)
 
 

@@ -21,7 +21,7 @@ IMAGES = {
 }
 # framework, request (as the table shortens it), model, size, estimated cost
 ROWS = [
-    ("Draw me a cyberpunk city at night", "nano-banana", "1024x1024", "$0.052"),
+    ("Draw me a cyberpunk city at night", "nano-banana", "1024x1024", "$0.0525"),
     ("Generate a high-res portrait of a samurai", "banana-pro", "1024x1792", "$0.105"),
     ("Edit this photo to add a sunset background: h...", "gpt-image", "1024x1024", "$0.021"),
     ("Change the background in my image to a beach ...", "gpt-image", "1024x1024", "$0.021"),
