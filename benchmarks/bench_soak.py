@@ -45,28 +45,12 @@ if str(ROOT / "core") not in sys.path:
     sys.path.insert(0, str(ROOT / "core"))
 
 from clawrouter_images import AsyncImageClient, ClawRouterError  # noqa: E402
-from clawrouter_images.emulator import Emulator, Fault, FaultKind, serve  # noqa: E402
+from clawrouter_images.emulator import FAULT_KINDS, Emulator, Fault, FaultKind, serve  # noqa: E402
 
 # Every fault that ends at once (``slow`` waits for the idle limit: tests/reliability has it),
 # and none whose result points off this machine (``remote_url``).
-SOAK_FAULTS: tuple[FaultKind, ...] = (
-    "payment_rejected",
-    "delisted",
-    "invalid_request",
-    "rate_limited",
-    "server_error",
-    "generation_failed",
-    "upstream_unreachable",
-    "bad_payment_challenge",
-    "service_unavailable",
-    "timeout",
-    "drop",
-    "drop_mid_body",
-    "malformed_json",
-    "empty_data",
-    "b64_json",
-    "dead_url",
-    "job_stub",
+SOAK_FAULTS: tuple[FaultKind, ...] = tuple(
+    kind for kind in FAULT_KINDS if kind not in ("slow", "remote_url")
 )
 PROMPTS = tuple(f"soak picture {index}" for index in range(8))
 RETRIED_STATUSES = frozenset({429, 503})
