@@ -1,6 +1,8 @@
 """pytest fixtures to test your own code and agents against ClawRouter's emulator, offline.
 
-Turn them on in your top-level ``conftest.py``::
+Installing the package registers this plugin with pytest (a ``pytest11`` entry point);
+where entry points are not loaded (``-p no:...``, ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``), turn
+it on in your top-level ``conftest.py``::
 
     pytest_plugins = ["clawrouter_images.testing"]
 
