@@ -52,7 +52,7 @@ class _ClawRouterImageTool(ClawRouterSettings, BaseTool):
 
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
-        config = self.image_tool_config()
+        config = self._runner.config  # built by ClawRouterSettings._connect, which runs first
         if "description" not in self.model_fields_set:
             self.description = self._describe(config)
         if self.args_schema is None:
@@ -97,7 +97,7 @@ class ClawRouterGenerateImage(_ClawRouterImageTool):
         ```
 
         ```python
-        '1 image from google/nano-banana at 1024x1024, estimated cost $0.052.\\n'
+        '1 image from google/nano-banana at 1024x1024, estimated cost $0.0525.\\n'
         '![a cyberpunk city at night](http://localhost:8402/images/1795503044964-xm1yzv09.png)\\n'
         'Saved: images/a-cyberpunk-city-at-night.png'
         ```
