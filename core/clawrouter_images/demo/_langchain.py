@@ -12,6 +12,7 @@ from langchain.agents import create_agent
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages.tool import tool_call
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import BaseTool
 from pydantic import PrivateAttr
@@ -66,7 +67,7 @@ class ScriptedChatModel(BaseChatModel):
         planned = plan_call(messages[-1].text, self.steps)
         if self._bound and planned.tool not in self._bound:
             raise ValueError(f"the agent was not given the {planned.tool} tool ({self._bound})")
-        call = ToolCall(name=planned.tool, args=planned.arguments, id=f"call_{len(messages)}")
+        call = tool_call(name=planned.tool, args=planned.arguments, id=f"call_{len(messages)}")
         return AIMessage(content="", tool_calls=[call])
 
 

@@ -32,7 +32,8 @@ import pytest
 from langchain.agents import create_agent
 from langchain.agents.middleware.types import InputAgentState
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages.tool import tool_call
 from langchain_core.tools import BaseTool
 from typing_extensions import Self
 
@@ -191,7 +192,7 @@ def run_agent(request: pytest.FixtureRequest) -> RunAgent:
         tools: Sequence[BaseTool], user_message: str, tool_calls: list[dict[str, Any]]
     ) -> list[BaseMessage]:
         calls = [
-            ToolCall(name=call["name"], args=call["args"], id=f"call_{index}")
+            tool_call(name=call["name"], args=call["args"], id=f"call_{index}")
             for index, call in enumerate(tool_calls)
         ]
         script = iter([AIMessage(content="", tool_calls=calls), AIMessage(content="Done.")])
