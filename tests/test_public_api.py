@@ -23,6 +23,7 @@ from clawrouter_images import (
     PaymentRequiredError,
     RateLimitError,
     ResponseValidationError,
+    SaveError,
     ServiceUnavailableError,
     UpstreamError,
 )
@@ -49,6 +50,7 @@ PUBLIC_NAMES = [
     "PaymentRequiredError",
     "RateLimitError",
     "ResponseValidationError",
+    "SaveError",
     "ServiceUnavailableError",
     "UpstreamError",
     "__version__",
@@ -92,6 +94,7 @@ def test_error_tree() -> None:
         InputImageError: InvalidRequestError,
         BudgetExceededError: ClawRouterError,
         ResponseValidationError: ClawRouterError,
+        SaveError: ClawRouterError,
     }
     wrong = {
         cls.__name__: [base.__name__ for base in cls.__mro__[1:]]

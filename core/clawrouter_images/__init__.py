@@ -23,6 +23,7 @@ from ._exceptions import (
     PaymentRequiredError,
     RateLimitError,
     ResponseValidationError,
+    SaveError,
     ServiceUnavailableError,
     UpstreamError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "PaymentRequiredError",
     "RateLimitError",
     "ResponseValidationError",
+    "SaveError",
     "ServiceUnavailableError",
     "UpstreamError",
     "__version__",

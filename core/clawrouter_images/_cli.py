@@ -1,8 +1,11 @@
 """The ``clawrouter-images`` command.
 
 stdout carries only results (saved paths, or JSON with ``--json``) so it can be piped;
-errors go to stderr as one line with exit code 1 (2 for usage errors); while a slow
-model works, an interactive terminal shows the elapsed time on stderr.
+errors go to stderr as one line with exit code 1 (2 for usage errors, 130 for Ctrl+C);
+while a slow model works, an interactive terminal shows the elapsed time on stderr.
+Everything that can be checked for free (the output folder, the emulator's packages) is
+checked before a paid request is sent; a paid answer that could not be saved still has
+its URLs printed on stdout.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import json
 import signal
 import sys
@@ -17,20 +21,54 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from ._catalog import MODELS, ImageModel
 from ._client import ImageClient
 from ._constants import DEFAULT_HOST, DEFAULT_PORT
 from ._exceptions import ClawRouterError
+from ._files import prepare_save_dir
 from ._models import ImageResponse
 from ._version import package_version
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
 
 _T = TypeVar("_T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_BASE_URL_HELP = f"ClawRouter URL (default: CLAWROUTER_BASE_URL or {DEFAULT_HOST}:{DEFAULT_PORT})"
+# Windows reports a port in use as WSAEADDRINUSE, not EADDRINUSE.
+_ADDRESS_IN_USE = frozenset({errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)})
+
+
+class _CommandError(ClawRouterError):
+    """A failure of the command itself (not of a request), printed like any other error."""
+
+
+class _PaidCallInterrupted(KeyboardInterrupt):
+    """Ctrl+C once a paid request was sent: the plain "interrupted" would hide that it may
+    have cost money.  ``result`` is the answer, when it had arrived and was being saved."""
+
+    def __init__(self, result: ImageResponse | None) -> None:
+        super().__init__()
+        self.result = result
+
+    @property
+    def message(self) -> str:
+        if self.result is None:
+            return (
+                "interrupted while the request was in flight; it may have been paid, "
+                "so check before sending it again"
+            )
+        return (
+            "interrupted while saving; the images were made (and may have been paid): "
+            "do not generate them again, save them from the answer printed on stdout"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,9 +93,7 @@ def _parser() -> argparse.ArgumentParser:
             "--max-cost", type=float, metavar="USD", help="refuse calls estimated above this"
         )
         where = sub.add_mutually_exclusive_group()
-        where.add_argument(
-            "--base-url", help="ClawRouter URL (default: CLAWROUTER_BASE_URL or 127.0.0.1:8402)"
-        )
+        where.add_argument("--base-url", help=_BASE_URL_HELP)
         where.add_argument(
             "--emulator",
             action="store_true",
@@ -76,14 +112,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     edit.add_argument("--mask", help="mask image (transparent = edit); single image only")
 
-    models = commands.add_parser("models", help="List the image models, prices and sizes.")
+    models = commands.add_parser(
+        "models",
+        help="List the image models, prices and sizes.",
+        description="List the image models: alias, id, price per image, sizes, whether they "
+        "can edit (and take a mask), and whether they are still offered.",
+    )
     shape = models.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     shape.add_argument("--markdown", action="store_true", help="print a Markdown table")
 
-    health = commands.add_parser("health", help="Check that ClawRouter is running.")
+    health = commands.add_parser(
+        "health",
+        help="Check that ClawRouter is running.",
+        description="Check that ClawRouter is running and print its status and wallet as JSON; "
+        "exit code 1 when it is not ok.",
+    )
     health.add_argument("--full", action="store_true", help="include the wallet balance")
-    health.add_argument("--base-url", help="ClawRouter URL")
+    health.add_argument("--base-url", help=_BASE_URL_HELP)
 
     demo = commands.add_parser(
         "demo",
@@ -124,11 +170,25 @@ def _parser() -> argparse.ArgumentParser:
         help="run only this framework's agent (repeatable; default both)",
     )
 
-    emulate = commands.add_parser("emulate", help="Serve the ClawRouter emulator on a port.")
-    emulate.add_argument("--host", default=DEFAULT_HOST)
-    emulate.add_argument("--port", type=int, default=DEFAULT_PORT)
+    emulate = commands.add_parser(
+        "emulate",
+        help="Serve the ClawRouter emulator on a port.",
+        description="Serve the offline ClawRouter emulator on a port, for any program that "
+        "talks to ClawRouter: same routes and answers, no wallet, nothing paid. Ctrl+C stops it.",
+    )
     emulate.add_argument(
-        "--image-dir", type=Path, help="where to keep images (default: a temporary dir)"
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    emulate.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}, ClawRouter's; 0 picks a free port)",
+    )
+    emulate.add_argument(
+        "--image-dir",
+        type=Path,
+        help="where to keep the images (default: a temporary folder, removed on exit)",
     )
     return parser
 
@@ -144,43 +204,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = _HANDLERS[args.command]
         return handler(args)
     except ClawRouterError as err:
-        print(f"clawrouter-images: error: {err}", file=sys.stderr)
+        _fail(f"error: {err}", err.result, args)
         return EXIT_ERROR
+    except _PaidCallInterrupted as interrupt:
+        _fail(interrupt.message, interrupt.result, args)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        print("clawrouter-images: interrupted", file=sys.stderr)
-        return 130
+        _fail("interrupted", None, args)
+        return EXIT_INTERRUPTED
+
+
+def _fail(message: str, result: ImageResponse | None, args: argparse.Namespace) -> None:
+    """Say what went wrong on stderr; a paid answer goes to stdout, where a pipe still gets it."""
+    print(f"clawrouter-images: {message}", file=sys.stderr)
+    if result is None:
+        return
+    if getattr(args, "json", False):
+        print(result.model_dump_json(indent=2))
+    else:
+        for url in result.urls:
+            print(url)
 
 
 # -- commands ---------------------------------------------------------------------------------
 
 
 def _generate(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        response = _waiting(
-            f"generating with {args.model or 'the default model'}",
-            lambda: client.generate(
-                args.prompt, model=args.model, size=args.size, n=args.n, max_cost_usd=args.max_cost
-            ),
-        )
-        return _report(client, response, args)
+    return _paid_call(
+        args,
+        "generating",
+        lambda client: client.generate(
+            args.prompt, model=args.model, size=args.size, n=args.n, max_cost_usd=args.max_cost
+        ),
+    )
 
 
 def _edit(args: argparse.Namespace) -> int:
     images: str | list[str] = args.image[0] if len(args.image) == 1 else args.image
+    return _paid_call(
+        args,
+        "editing",
+        lambda client: client.edit(
+            args.prompt,
+            images,
+            mask=args.mask,
+            model=args.model,
+            size=args.size,
+            n=args.n,
+            max_cost_usd=args.max_cost,
+        ),
+    )
+
+
+def _paid_call(
+    args: argparse.Namespace, doing: str, call: Callable[[ImageClient], ImageResponse]
+) -> int:
+    """Make one paid request and save its images into ``args.output``."""
+    # Checked first: a folder that cannot take the images must fail for free, not after paying.
+    prepare_save_dir(args.output)
     with _client(args) as client:
-        response = _waiting(
-            f"editing with {args.model or 'the default model'}",
-            lambda: client.edit(
-                args.prompt,
-                images,
-                mask=args.mask,
-                model=args.model,
-                size=args.size,
-                n=args.n,
-                max_cost_usd=args.max_cost,
-            ),
-        )
-        return _report(client, response, args)
+        try:
+            response = _waiting(
+                f"{doing} with {args.model or 'the default model'}", lambda: call(client)
+            )
+        except KeyboardInterrupt:
+            raise _PaidCallInterrupted(None) from None
+        try:
+            return _report(client, response, args)
+        except KeyboardInterrupt:
+            raise _PaidCallInterrupted(response) from None
 
 
 def _report(client: ImageClient, response: ImageResponse, args: argparse.Namespace) -> int:
@@ -249,15 +341,15 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    from .emulator import Emulator, serve  # the [emulator] extra; imported only when asked for
+    with _emulator_extra():
+        from .emulator import Emulator
 
     stop = threading.Event()
-    # A service manager stops us with SIGTERM: leave as cleanly as on Ctrl+C.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    with (
-        Emulator(image_dir=args.image_dir) as emulator,
-        serve(emulator, host=args.host, port=args.port) as url,
-    ):
+    with contextlib.ExitStack() as stack:
+        emulator = stack.enter_context(Emulator(image_dir=args.image_dir))
+        url = _listen(stack, emulator, args.host, args.port)
+        # A service manager stops us with SIGTERM: leave as cleanly as on Ctrl+C.
+        stack.enter_context(_on_sigterm(stop.set))
         # Printed once the port is listening (and known, with --port 0).
         print(
             f"ClawRouter emulator on {url} (images in {emulator.image_dir}); "
@@ -268,6 +360,31 @@ def _emulate(args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return EXIT_OK
+
+
+def _listen(stack: contextlib.ExitStack, emulator: Emulator, host: str, port: int) -> str:
+    """Serve ``emulator`` until ``stack`` closes; returns its URL."""
+    from .emulator import serve
+
+    try:
+        return stack.enter_context(serve(emulator, host=host, port=port))
+    except OSError as err:  # serve() binds before it starts uvicorn: this is bind()'s error
+        if err.errno not in _ADDRESS_IN_USE:
+            raise
+        raise _CommandError(
+            f"port {port} on {host} is already in use; pick another with --port "
+            "(or --port 0 for a free one)"
+        ) from None
+
+
+@contextlib.contextmanager
+def _on_sigterm(action: Callable[[], None]) -> Iterator[None]:
+    # Restored on the way out: main() also runs inside other programs (and tests).
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: action())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -302,7 +419,8 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
         with ImageClient(args.base_url, max_cost_usd=max_cost) as client:
             yield client
         return
-    from .emulator import Emulator  # the [emulator] extra; imported only when asked for
+    with _emulator_extra():
+        from .emulator import Emulator
 
     with (
         Emulator() as emulator,
@@ -310,6 +428,20 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
         ImageClient(emulator.base_url, http_client=http_client, max_cost_usd=max_cost) as client,
     ):
         yield client
+
+
+@contextlib.contextmanager
+def _emulator_extra() -> Iterator[None]:
+    """Wrap the import of the emulator, an optional extra imported only when asked for."""
+    try:
+        yield
+    except ImportError as err:
+        # The emulator's own guard re-raises the missing package's error as its cause.
+        missing = err.__cause__ if isinstance(err.__cause__, ImportError) else err
+        raise _CommandError(
+            f"the emulator needs the [emulator] extra (cannot import {missing.name or 'it'}): "
+            'pip install "clawrouter-images[emulator]"'
+        ) from None
 
 
 def _waiting(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import email.utils
 import json
 import logging
@@ -17,7 +18,15 @@ import os
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,20 +37,24 @@ from . import _constants as c
 from ._catalog import ImageModel, estimate_cost, normalize_size, resolve_model
 from ._exceptions import (
     APIConnectionError,
+    APIStatusError,
     BudgetExceededError,
     ClawRouterError,
     InputImageError,
     InvalidRequestError,
     ResponseValidationError,
+    after_send_error,
     connection_broken_error,
     dropped_error,
+    loads_json,
     not_running_error,
+    paid_result_error,
     quote,
     status_error,
     timeout_error,
     unexpected_body_error,
 )
-from ._files import AtomicImageFile, safe_stem
+from ._files import AtomicImageFile, prepare_save_dir, safe_stem
 from ._inputs import (
     ImageBytes,
     ImageInputs,
@@ -52,7 +65,15 @@ from ._inputs import (
     prepare_inputs,
 )
 from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
-from ._transport import async_http_client, sync_http_client
+from ._network import blocked, clawrouter_image_path, literal_refusal
+from ._transport import (
+    HEADERS,
+    PerLoop,
+    async_foreign_client,
+    async_http_client,
+    sync_foreign_client,
+    sync_http_client,
+)
 from ._version import package_version
 
 log = logging.getLogger(c.LOGGER_NAME)
@@ -61,7 +82,7 @@ TimeoutTypes = float | httpx.Timeout | None
 
 # Fields the client manages itself; extra_body may not override them.
 _MANAGED_FIELDS = frozenset({"model", "prompt", "size", "n", "image", "mask"})
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+_IDENTITY = frozenset({"", "identity"})
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
@@ -126,8 +147,6 @@ class _Call:
 class _BaseClient:
     """Configuration and every decision; no I/O."""
 
-    _http: httpx.Client | httpx.AsyncClient
-
     def __init__(
         self,
         base_url: str | None,
@@ -136,6 +155,7 @@ class _BaseClient:
         max_retries: int,
         max_cost_usd: float | None,
         budget_usd: float | None,
+        injected: httpx.Client | httpx.AsyncClient | None,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidRequestError(
@@ -150,12 +170,30 @@ class _BaseClient:
         self._reserved = 0.0
         # Budget bookkeeping is shared by threads (sync) or tasks (async) using one client.
         self._lock = threading.Lock()
-        self._headers = {"User-Agent": f"{c.USER_AGENT_PRODUCT}/{package_version()}"}
+        # An injected client's default headers apply, but bodies always come uncompressed.
+        self._default_headers = httpx.Headers(injected.headers if injected else HEADERS)
+        self._headers = {
+            "User-Agent": f"{c.USER_AGENT_PRODUCT}/{package_version()}",
+            "Accept-Encoding": "identity",
+        }
         self._origin_headers: tuple[bytes, httpx.Headers] | None = None
         self._routes: dict[str, httpx.URL] = {}
+        self._clock: Callable[[], float] = time.monotonic
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``close()`` / ``aclose()`` was called; a closed client sends nothing more."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise APIConnectionError(
+                f"this {type(self).__name__} was closed; create a new one to send more requests"
+            )
 
     @property
     def spent_usd(self) -> float:
@@ -300,7 +338,7 @@ class _BaseClient:
         # take a streamed body), so its default headers and Host are merged in by hand.
         origin = url.netloc
         if self._origin_headers is None or self._origin_headers[0] != origin:
-            headers = httpx.Headers(self._http.headers)
+            headers = httpx.Headers(self._default_headers)
             headers.update(self._headers)
             headers["Host"] = origin.decode("ascii")
             # Cached per origin: nearly every request goes to the same ClawRouter.
@@ -333,25 +371,81 @@ class _BaseClient:
         )
         return httpx.Request("POST", url, headers=headers, stream=body, extensions=extensions)
 
-    def _get_request(self, url: str | httpx.URL) -> httpx.Request:
+    def _get_request(self, url: str | httpx.URL, timeout: httpx.Timeout) -> httpx.Request:
         url = httpx.URL(url)
         return httpx.Request(
-            "GET",
-            url,
-            headers=self._headers_for(url),
-            extensions={"timeout": self.timeout.as_dict()},
+            "GET", url, headers=self._headers_for(url), extensions={"timeout": timeout.as_dict()}
         )
 
-    def _local_url(self, url: str) -> str:
-        """ClawRouter names its own images ``http://localhost:<port>/images/...``.
+    # -- where a URL is fetched from --------------------------------------------------------
 
-        It binds IPv4 loopback only, and the port in the URL may not be the one we
-        reach it on (a tunnel, an emulator on port 0), so fetch them from the base URL.
+    def _fetch_target(self, url: str, role: str) -> tuple[str, bool]:
+        """The URL to GET for an image and whether it is ClawRouter's (else a foreign host).
+
+        ClawRouter names its own images ``http://localhost:<port>/images/...``; it binds
+        IPv4 loopback only, and the port in the URL may not be the one we reach it on (a
+        tunnel, an emulator on port 0), so those are fetched from the base URL.  Any other
+        URL is foreign: checked by address (see ``_network``), however it is spelt.
         """
-        parsed = httpx.URL(url)
-        if parsed.host in _LOOPBACK_HOSTS and parsed.path.startswith(c.IMAGES_PATH_PREFIX):
-            return self.base_url + parsed.raw_path.decode("ascii")
-        return url
+        if not url.lower().startswith(("http://", "https://")):
+            if role == _INPUT:
+                raise self._fetch_error(role, url, "it is not an http(s) URL")
+            raise InvalidRequestError(f"cannot download {quote(url, 80)}: not an http(s) URL")
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise self._fetch_error(role, url, "it is not a valid URL") from None
+        if not parsed.host:
+            raise self._fetch_error(role, url, "it has no host")
+        own = clawrouter_image_path(parsed)
+        if own is not None:
+            return self.base_url + own, True
+        reason = literal_refusal(parsed)
+        if reason is not None:
+            raise self._fetch_error(role, url, _private_problem(reason))
+        return url, False
+
+    # -- reading answers --------------------------------------------------------------------
+
+    def _answer_cap(self, call: _Call) -> int:
+        return call.n * c.MAX_ANSWER_BYTES_PER_IMAGE + c.MAX_ANSWER_OVERHEAD_BYTES
+
+    def _check_encoding(self, response: httpx.Response) -> str | None:
+        """The problem with a body encoded in a way the client did not ask for, or None.
+
+        Compressed bodies are refused rather than decoded: one network read of a zstd or
+        gzip bomb can inflate into gigabytes before any cap sees it.
+        """
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in _IDENTITY:
+            return None
+        return f"it sent a {quote(encoding, 40)}-encoded body, which this client never asks for"
+
+    @staticmethod
+    def _complete(response: httpx.Response, body: bytes) -> httpx.Response:
+        """The streamed ``response`` with the ``body`` read from it (raw: identity only)."""
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=body,
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _answer_problem(self, problem: str, *, paid: bool) -> ResponseValidationError:
+        return ResponseValidationError(
+            f"ClawRouter at {self.base_url} answered, but {problem}; "
+            + (
+                "the request may have been paid — check ClawRouter's log before sending it again"
+                if paid
+                else "is the base URL right?"
+            ),
+            may_have_been_paid=paid,
+        )
+
+    def _over_cap(self, size: int, cap: int, *, paid: bool) -> None:
+        if size > cap:
+            raise self._answer_problem(f"its body is larger than {cap:,} bytes", paid=paid)
 
     # -- retry decision -------------------------------------------------------------------
 
@@ -406,11 +500,24 @@ class _BaseClient:
             return dropped_error(self.base_url, err)
         return connection_broken_error(self.base_url, err)
 
+    def _redirect_error(self, response: httpx.Response) -> APIStatusError:
+        # Whatever answers with a redirect is not ClawRouter (it never redirects), so the
+        # request did not reach the upstream; redirects stay unfollowed all the same.
+        location = quote(response.headers.get("location", "(no Location)"), 120)
+        return APIStatusError(
+            f"{self.base_url} answered {response.status_code}, a redirect to {location}: "
+            "ClawRouter never redirects, so this is not ClawRouter — check the base URL",
+            status_code=response.status_code,
+            response=response,
+        )
+
     def _result(self, call: _Call, response: httpx.Response) -> ImageResponse:
+        if 300 <= response.status_code < 400:
+            raise self._redirect_error(response)
         if response.status_code >= 400:
             raise status_error(response, base_url=self.base_url, model=call.model.id)
         try:
-            body = response.json()
+            body = loads_json(response.content)
         except ValueError:
             raise unexpected_body_error(
                 f"its body is not JSON ({quote(response.text, 120)!r})", response.text
@@ -427,6 +534,10 @@ class _BaseClient:
                     body,
                 )
             raise unexpected_body_error("with no images in `data`", body)
+        if isinstance(data, list) and len(data) > call.n:
+            # Never take more than was asked for: each image would be saved and shown.
+            log.warning("ClawRouter answered %d images for n=%d; kept the first", len(data), call.n)
+            body = {**body, "data": data[: call.n]}
         try:
             result = ImageResponse.model_validate(
                 {
@@ -439,17 +550,19 @@ class _BaseClient:
             )
         except ValueError as err:
             raise unexpected_body_error(
-                f"with a body this client cannot read ({err})", body
+                f"with a body this client cannot read ({quote(str(err), 200)})", body
             ) from None
         if not any(item.url or item.b64_json for item in result.data):
             raise unexpected_body_error("with no image URL or b64_json in `data`", body)
         return result
 
     def _health(self, response: httpx.Response) -> Health:
+        if 300 <= response.status_code < 400:
+            raise self._redirect_error(response)
         if response.status_code >= 400:
             raise status_error(response, base_url=self.base_url, model=None)
         try:
-            return Health.model_validate(response.json())
+            return Health.model_validate(loads_json(response.content))
         except ValueError:
             raise ResponseValidationError(
                 f"{self.base_url}/health did not answer like ClawRouter "
@@ -477,50 +590,97 @@ class _BaseClient:
             raise ResponseValidationError("a result image holds invalid base64") from None
 
     @staticmethod
-    def _check_download_size(url: str, size: int, cap: int) -> None:
-        if size > cap:
-            raise ResponseValidationError(
-                f"{quote(url, 120)} is larger than the download cap ({cap:,} bytes); not downloaded"
-            )
-
-    def _download_url(self, item: ImageData | str) -> str:
+    def _result_url(item: ImageData | str) -> str:
         url = item if isinstance(item, str) else item.url
         if not url:
             raise ResponseValidationError("this result has neither a URL nor b64_json to download")
-        if not url.lower().startswith(("http://", "https://")):
-            raise InvalidRequestError(f"cannot download {quote(url, 80)}: not an http(s) URL")
-        return self._local_url(url)
+        return url
 
-    def _download_error(self, err: httpx.TransportError, url: str) -> ClawRouterError:
-        """An httpx error while fetching an image (a result or an input URL); nothing is paid here.
+    # -- fetching images (results and input URLs) -------------------------------------------
 
-        Only a URL under the base URL means ClawRouter itself is down; any other host is not it.
+    def _fetch_error(self, role: str, url: str, problem: str) -> ClawRouterError:
+        """The error for an image that could not be fetched, by whose image it is.
+
+        An input image is the caller's: refused before anything is paid, and nothing needs
+        generating again.  A result image was paid for: say how to get it another way.
         """
-        if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)) and url.startswith(
-            self.base_url + "/"
-        ):
-            return not_running_error(self.base_url, err)
-        return APIConnectionError(
-            f"could not download {quote(url, 120)} ({err!r}): its host is unreachable or the "
-            "transfer was cut off — try again, or generate the image again"
+        shown = quote(url, 120)
+        if role == _INPUT:
+            return InputImageError(
+                f"could not fetch input image {shown}: {problem}; pass a public image URL, an "
+                "earlier result's URL, or the image as a local file or data URI"
+            )
+        return ResponseValidationError(
+            f"could not download result image {shown}: {problem} — try again, or generate "
+            "the image again"
         )
 
-    def _download_status(self, response: httpx.Response, url: str) -> None:
-        if response.status_code >= 400:
+    def _fetch_failure(
+        self, err: httpx.TransportError, role: str, url: str, trusted: bool
+    ) -> ClawRouterError:
+        """An httpx error while fetching an image; nothing is paid here."""
+        if blocked(err):
+            return self._fetch_error(role, url, _private_problem(str(err.__cause__ or err)))
+        # Only a URL under the base URL means ClawRouter itself is down; any other host is not it.
+        if trusted and isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return not_running_error(self.base_url, err)
+        if role == _RESULT and not trusted:
+            return APIConnectionError(
+                f"could not download {quote(url, 120)} ({err!r}): its host is unreachable or the "
+                "transfer was cut off — try again, or generate the image again"
+            )
+        return self._fetch_error(
+            role, url, f"its host is unreachable or the transfer broke ({err!r})"
+        )
+
+    def _fetch_status(self, response: httpx.Response, role: str, url: str) -> None:
+        status = response.status_code
+        if 300 <= status < 400:
+            raise self._fetch_error(
+                role, url, f"it answered {status}, a redirect, and redirects are not followed"
+            )
+        if status >= 400:
+            if role == _RESULT:
+                raise ResponseValidationError(
+                    f"result image {quote(url, 120)} answered {status}; it may have "
+                    "expired or never been stored — generate it again"
+                )
+            raise self._fetch_error(role, url, f"it answered {status}")
+        problem = self._check_encoding(response)
+        if problem is not None:
+            raise self._fetch_error(role, url, problem)
+
+    def _fetch_progress(self, role: str, url: str, size: int, cap: int, started: float) -> None:
+        """Called after every chunk: the size cap and the overall deadline."""
+        if size > cap:
+            if role == _INPUT:
+                raise InputImageError(
+                    f"input image {quote(url, 120)} is larger than "
+                    f"{cap // (1024 * 1024)} MB; resize or compress it first"
+                )
             raise ResponseValidationError(
-                f"result image {quote(url, 120)} answered {response.status_code}; it may have "
-                "expired or never been stored — generate it again"
+                f"{quote(url, 120)} is larger than the download cap ({cap:,} bytes); not downloaded"
+            )
+        if self._clock() - started > c.DOWNLOAD_DEADLINE_SECONDS:
+            raise self._fetch_error(
+                role, url, f"it took longer than {c.DOWNLOAD_DEADLINE_SECONDS:g} s to arrive"
             )
 
     @staticmethod
-    def _save_targets(
-        response: ImageResponse, directory: str | os.PathLike[str]
-    ) -> tuple[Path, list[str]]:
-        target = Path(directory).expanduser()
-        if target.exists() and not target.is_dir():
-            raise InvalidRequestError(f"save directory {target} exists and is not a directory")
+    def _save_stems(response: ImageResponse) -> list[str]:
         count = len(response.data)
-        return target, [safe_stem(response.prompt, i, count) for i in range(count)]
+        return [safe_stem(response.prompt, i, count) for i in range(count)]
+
+
+_INPUT = "input"
+_RESULT = "result"
+
+
+def _private_problem(reason: str) -> str:
+    return (
+        f"it points into this machine or a private network ({quote(reason, 80)}), which is "
+        "never fetched"
+    )
 
 
 def _editors() -> list[ImageModel]:
@@ -562,6 +722,23 @@ async def _async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it came off the wire.  A transport may hand over a body already in
+    memory (``httpx.MockTransport`` does); it is taken as one chunk."""
+    if response.is_stream_consumed:
+        yield response.content
+    else:
+        yield from response.iter_raw(c.DOWNLOAD_CHUNK_BYTES)
+
+
+async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:
+        yield response.content
+    else:
+        async for chunk in response.aiter_raw(c.DOWNLOAD_CHUNK_BYTES):
+            yield chunk
+
+
 def _count_images(image: object) -> int:
     return len(image) if isinstance(image, (list, tuple)) else 1
 
@@ -574,7 +751,10 @@ class ImageClient(_BaseClient):
     defaults to 5 s to connect and 330 s to read, long enough for the slowest model.
     ``max_retries`` applies only to failures that cannot have been paid.  ``max_cost_usd``
     caps each call's estimate; ``budget_usd`` caps the client's total (see ``spent_usd``).
-    An injected ``http_client`` is used as is and left open on ``close()``.
+
+    Image URLs other than ClawRouter's own results are fetched only from public addresses
+    (see ``_network``).  An injected ``http_client`` is used as is for every request, so
+    that rule then covers only what a URL's text shows; it is left open on ``close()``.
     """
 
     def __init__(
@@ -593,14 +773,27 @@ class ImageClient(_BaseClient):
             max_retries=max_retries,
             max_cost_usd=max_cost_usd,
             budget_usd=budget_usd,
+            injected=http_client,
         )
         self._owns_http = http_client is None
         self._http: httpx.Client = http_client or sync_http_client(self.timeout)
+        # Built on the first foreign URL: most clients only ever talk to ClawRouter.
+        self._foreign_http: httpx.Client | None = http_client
         self._sleep: Callable[[float], None] = time.sleep
 
     def close(self) -> None:
+        self._closed = True
         if self._owns_http:
             self._http.close()
+            if self._foreign_http is not None:
+                self._foreign_http.close()
+
+    def __del__(self) -> None:
+        # A client dropped without close() releases its sockets now, instead of leaving
+        # them to warn (ResourceWarning) whenever the garbage collector gets to them.
+        if getattr(self, "_owns_http", False):
+            with contextlib.suppress(Exception):
+                self.close()
 
     def __enter__(self) -> ImageClient:
         return self
@@ -617,7 +810,7 @@ class ImageClient(_BaseClient):
         self,
         prompt: str,
         *,
-        model: str | None = None,
+        model: str | ImageModel | None = None,
         size: str | None = None,
         n: int = 1,
         max_cost_usd: float | None = None,
@@ -643,7 +836,7 @@ class ImageClient(_BaseClient):
         image: ImageInputs,
         *,
         mask: ImageInputs | None = None,
-        model: str | None = None,
+        model: str | ImageModel | None = None,
         size: str | None = None,
         n: int = 1,
         max_cost_usd: float | None = None,
@@ -678,43 +871,45 @@ class ImageClient(_BaseClient):
     def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
         url = self._route(c.HEALTH_PATH).copy_merge_params({"full": "true"} if full else {})
-        return self._health(self._send(self._get_request(url), idempotent=True))
+        request = self._get_request(url, self.timeout)
+        return self._health(
+            self._send(request, idempotent=True, cap=c.MAX_HEALTH_BYTES, paid=False)
+        )
 
     def download(self, image: ImageData | str) -> bytes:
         """The bytes of one result image (URL, localised URL, data URI or ``b64_json``)."""
         inline = self._inline_bytes(image)
         if inline is not None:
             return inline
-        return self._download(self._download_url(image), c.MAX_DOWNLOAD_BYTES)
-
-    def _download(self, url: str, cap: int) -> bytes:
-        chunks = bytearray()
-        with self._stream(url) as response:
-            for chunk in response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES):
-                chunks += chunk
-                self._check_download_size(url, len(chunks), cap)
-        return bytes(chunks)
+        return self._fetch(self._result_url(image), _RESULT, c.MAX_DOWNLOAD_BYTES)
 
     def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
         """Write every image of ``response`` into ``directory`` and return the new paths.
 
-        Each file appears only once complete; an existing file is never replaced.
+        Each file appears only once complete; an existing file is never replaced.  Any
+        failure raises ``SaveError``, which keeps ``response`` (with its URLs) and the
+        paths saved so far; no partial file is left behind.
         """
-        target, stems = self._save_targets(response, directory)
         paths: list[Path] = []
-        for item, stem in zip(response.data, stems, strict=True):
-            with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
-                inline = self._inline_bytes(item)
-                if inline is not None:
-                    out.write(inline)
-                else:
-                    url = self._download_url(item)
-                    with self._stream(url) as answer:
-                        for chunk in answer.iter_bytes(c.DOWNLOAD_CHUNK_BYTES):
-                            out.write(chunk)
-                paths.append(out.commit())
+        try:
+            target = prepare_save_dir(directory)
+            for item, stem in zip(response.data, self._save_stems(response), strict=True):
+                with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
+                    inline = self._inline_bytes(item)
+                    if inline is not None:
+                        out.write(inline)
+                    else:
+                        url = self._result_url(item)
+                        with self._open(url, _RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
+                            for chunk in chunks:
+                                out.write(chunk)
+                    paths.append(out.commit())
                 # Recorded as each file lands, so a later failure does not hide earlier files.
                 response.saved_paths.append(paths[-1])
+        # The images were paid for: whatever goes wrong (a full disk, a folder removed
+        # meanwhile, a hostile URL), the caller gets a typed error that still holds them.
+        except Exception as err:
+            raise paid_result_error(err, response, [str(p) for p in paths]) from err
         return paths
 
     # -- I/O ------------------------------------------------------------------------------
@@ -722,22 +917,29 @@ class ImageClient(_BaseClient):
     def _execute(
         self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> ImageResponse:
+        request = self._request(call, images)
         self._reserve(call)
         paid = True
         try:
-            response = self._send(self._request(call, images), idempotent=False)
+            response = self._send(request, idempotent=False, cap=self._answer_cap(call), paid=True)
             return self._result(call, response)
         except ClawRouterError as err:
             paid = err.may_have_been_paid
             raise
+        # Once the request may have left, nothing may escape untyped or unmarked as paid.
+        except Exception as err:
+            raise after_send_error(self.base_url, err) from err
         finally:
             self._settle(call, paid)
 
-    def _send(self, request: httpx.Request, *, idempotent: bool) -> httpx.Response:
+    def _send(
+        self, request: httpx.Request, *, idempotent: bool, cap: int, paid: bool
+    ) -> httpx.Response:
+        self._check_open()
         attempt = 0
         while True:
             try:
-                response = self._http.send(request)
+                response = self._read(self._http.send(request, stream=True), cap, paid=paid)
             except httpx.TransportError as err:
                 delay = self._retry_delay(attempt, err)
                 if delay is None and idempotent and attempt < self.max_retries:
@@ -751,7 +953,6 @@ class ImageClient(_BaseClient):
                 delay = self._retry_delay(attempt, response)
                 if delay is None:
                     return response
-                response.close()
                 log.info(
                     "retrying %s %s in %.2fs after %d",
                     request.method,
@@ -762,56 +963,80 @@ class ImageClient(_BaseClient):
             attempt += 1
             self._sleep(delay)
 
-    def _stream(self, url: str) -> _SyncStream:
-        return _SyncStream(self, url)
+    def _read(self, response: httpx.Response, cap: int, *, paid: bool) -> httpx.Response:
+        """Read ``response`` whole, raw, counting bytes as they arrive."""
+        body = bytearray()
+        try:
+            problem = self._check_encoding(response)
+            if problem is not None:
+                raise self._answer_problem(problem, paid=paid)
+            for chunk in _raw(response):
+                body += chunk
+                self._over_cap(len(body), cap, paid=paid)
+        finally:
+            response.close()
+        return self._complete(response, bytes(body))
+
+    def _foreign(self) -> httpx.Client:
+        if self._foreign_http is None:
+            with self._lock:
+                if self._foreign_http is None:
+                    self._foreign_http = sync_foreign_client(self.timeout)
+        return self._foreign_http
+
+    @contextlib.contextmanager
+    def _open(self, url: str, role: str, cap: int) -> Iterator[Iterator[bytes]]:
+        """GET an image (a result or an input URL) as raw chunks, every rule applied."""
+        self._check_open()
+        started = self._clock()
+        target, trusted = self._fetch_target(url, role)
+        http = self._http if trusted else self._foreign()
+        try:
+            response = http.send(self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True)
+        except httpx.TransportError as err:
+            raise self._fetch_failure(err, role, url, trusted) from err
+        chunks = self._chunks(response, role, url, cap, started)
+        try:
+            self._fetch_status(response, role, url)
+            yield chunks
+        except httpx.TransportError as err:  # the body broke off while it was being read
+            raise self._fetch_failure(err, role, url, trusted) from err
+        finally:
+            chunks.close()
+            response.close()
+
+    def _chunks(
+        self, response: httpx.Response, role: str, url: str, cap: int, started: float
+    ) -> Generator[bytes, None, None]:
+        size = 0
+        for chunk in _raw(response):
+            size += len(chunk)
+            self._fetch_progress(role, url, size, cap, started)
+            yield chunk
+
+    def _fetch(self, url: str, role: str, cap: int) -> bytes:
+        body = bytearray()
+        with self._open(url, role, cap) as chunks:
+            for chunk in chunks:
+                body += chunk
+        return bytes(body)
 
     def _fetch_input(self, item: PreparedInput) -> ImageBytes:
         if isinstance(item, ImageBytes):
             return item
-        try:
-            return check_image_bytes(
-                self._download(self._local_url(item.url), c.MAX_INPUT_IMAGE_BYTES), item.url
-            )
-        except (ResponseValidationError, APIConnectionError) as err:
-            raise InputImageError(
-                f"could not fetch input image {quote(item.url, 120)}: {err}"
-            ) from None
-
-
-class _SyncStream:
-    """A GET streamed from ClawRouter or a remote host, with errors already translated."""
-
-    def __init__(self, client: ImageClient, url: str) -> None:
-        self._client = client
-        self._url = url
-        self._response: httpx.Response | None = None
-
-    def __enter__(self) -> httpx.Response:
-        client = self._client
-        request = client._get_request(self._url)
-        try:
-            self._response = client._http.send(request, stream=True)
-        except httpx.TransportError as err:
-            raise client._download_error(err, self._url) from err
-        if self._response.status_code >= 400:
-            self._response.close()
-            client._download_status(self._response, self._url)
-        return self._response
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._response is not None:
-            self._response.close()
-        if isinstance(exc, httpx.TransportError):  # the body broke off while it was being read
-            raise self._client._download_error(exc, self._url) from exc
+        data = self._fetch(item.url, _INPUT, c.MAX_INPUT_IMAGE_BYTES)
+        return check_image_bytes(data, quote(item.url, 120))
 
 
 class AsyncImageClient(_BaseClient):
-    """Generate and edit images through ClawRouter (asyncio).  Same arguments as ``ImageClient``."""
+    """Generate and edit images through ClawRouter (asyncio).  Same arguments as ``ImageClient``.
+
+    Works from whichever event loop awaits it, one after another or at once from several
+    threads' loops: each loop gets its own connections, closed when that loop shuts down
+    (``asyncio.run``, ``asyncio.Runner`` and pytest-asyncio all do that).  The budget and
+    ``spent_usd`` are one per client across loops.  An injected ``http_client`` is used
+    as is, and is bound to the loop it was first used in.
+    """
 
     def __init__(
         self,
@@ -829,14 +1054,20 @@ class AsyncImageClient(_BaseClient):
             max_retries=max_retries,
             max_cost_usd=max_cost_usd,
             budget_usd=budget_usd,
+            injected=http_client,
         )
-        self._owns_http = http_client is None
-        self._http: httpx.AsyncClient = http_client or async_http_client(self.timeout)
+        self._http = http_client
+        timeout_ = self.timeout
+        self._per_loop = PerLoop(lambda: async_http_client(timeout_))
+        self._foreign_per_loop = PerLoop(lambda: async_foreign_client(timeout_))
         self._sleep: Callable[[float], Awaitable[None]] = _async_sleep
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Close this loop's connections (other loops' close as those loops shut down)."""
+        self._closed = True
+        if self._http is None:
+            await self._per_loop.aclose()
+            await self._foreign_per_loop.aclose()
 
     async def __aenter__(self) -> AsyncImageClient:
         return self
@@ -853,7 +1084,7 @@ class AsyncImageClient(_BaseClient):
         self,
         prompt: str,
         *,
-        model: str | None = None,
+        model: str | ImageModel | None = None,
         size: str | None = None,
         n: int = 1,
         max_cost_usd: float | None = None,
@@ -879,7 +1110,7 @@ class AsyncImageClient(_BaseClient):
         image: ImageInputs,
         *,
         mask: ImageInputs | None = None,
-        model: str | None = None,
+        model: str | ImageModel | None = None,
         size: str | None = None,
         n: int = 1,
         max_cost_usd: float | None = None,
@@ -910,63 +1141,79 @@ class AsyncImageClient(_BaseClient):
     async def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
         url = self._route(c.HEALTH_PATH).copy_merge_params({"full": "true"} if full else {})
-        return self._health(await self._send(self._get_request(url), idempotent=True))
+        request = self._get_request(url, self.timeout)
+        return self._health(
+            await self._send(request, idempotent=True, cap=c.MAX_HEALTH_BYTES, paid=False)
+        )
 
     async def download(self, image: ImageData | str) -> bytes:
         """The bytes of one result image (URL, localised URL, data URI or ``b64_json``)."""
         inline = self._inline_bytes(image)
         if inline is not None:
             return inline
-        return await self._download(self._download_url(image), c.MAX_DOWNLOAD_BYTES)
-
-    async def _download(self, url: str, cap: int) -> bytes:
-        chunks = bytearray()
-        async with self._stream(url) as response:
-            async for chunk in response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES):
-                chunks += chunk
-                self._check_download_size(url, len(chunks), cap)
-        return bytes(chunks)
+        return await self._fetch(self._result_url(image), _RESULT, c.MAX_DOWNLOAD_BYTES)
 
     async def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
         """Write every image of ``response`` into ``directory`` and return the new paths."""
-        target, stems = self._save_targets(response, directory)
         paths: list[Path] = []
-        for item, stem in zip(response.data, stems, strict=True):
-            with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
-                inline = self._inline_bytes(item)
-                if inline is not None:
-                    out.write(inline)
-                else:
-                    url = self._download_url(item)
-                    async with self._stream(url) as answer:
-                        async for chunk in answer.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES):
-                            out.write(chunk)
-                paths.append(out.commit())
+        try:
+            target = prepare_save_dir(directory)
+            for item, stem in zip(response.data, self._save_stems(response), strict=True):
+                with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
+                    inline = self._inline_bytes(item)
+                    if inline is not None:
+                        out.write(inline)
+                    else:
+                        url = self._result_url(item)
+                        async with self._open(url, _RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
+                            async for chunk in chunks:
+                                out.write(chunk)
+                    paths.append(out.commit())
                 # Recorded as each file lands, so a later failure does not hide earlier files.
                 response.saved_paths.append(paths[-1])
+        # The images were paid for: see ImageClient.save.
+        except Exception as err:
+            raise paid_result_error(err, response, [str(p) for p in paths]) from err
         return paths
 
     # -- I/O ------------------------------------------------------------------------------
 
+    async def _clawrouter(self) -> httpx.AsyncClient:
+        self._check_open()
+        return self._http or await self._per_loop.get()
+
+    async def _foreign(self) -> httpx.AsyncClient:
+        self._check_open()
+        return self._http or await self._foreign_per_loop.get()
+
     async def _execute(
         self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> ImageResponse:
+        request = self._request(call, images)
         self._reserve(call)
         paid = True
         try:
-            response = await self._send(self._request(call, images), idempotent=False)
+            response = await self._send(
+                request, idempotent=False, cap=self._answer_cap(call), paid=True
+            )
             return self._result(call, response)
         except ClawRouterError as err:
             paid = err.may_have_been_paid
             raise
+        # Once the request may have left, nothing may escape untyped or unmarked as paid.
+        except Exception as err:
+            raise after_send_error(self.base_url, err) from err
         finally:
             self._settle(call, paid)
 
-    async def _send(self, request: httpx.Request, *, idempotent: bool) -> httpx.Response:
+    async def _send(
+        self, request: httpx.Request, *, idempotent: bool, cap: int, paid: bool
+    ) -> httpx.Response:
+        http = await self._clawrouter()
         attempt = 0
         while True:
             try:
-                response = await self._http.send(request)
+                response = await self._read(await http.send(request, stream=True), cap, paid=paid)
             except httpx.TransportError as err:
                 delay = self._retry_delay(attempt, err)
                 if delay is None and idempotent and attempt < self.max_retries:
@@ -980,7 +1227,6 @@ class AsyncImageClient(_BaseClient):
                 delay = self._retry_delay(attempt, response)
                 if delay is None:
                     return response
-                await response.aclose()
                 log.info(
                     "retrying %s %s in %.2fs after %d",
                     request.method,
@@ -991,53 +1237,61 @@ class AsyncImageClient(_BaseClient):
             attempt += 1
             await self._sleep(delay)
 
-    def _stream(self, url: str) -> _AsyncStream:
-        return _AsyncStream(self, url)
+    async def _read(self, response: httpx.Response, cap: int, *, paid: bool) -> httpx.Response:
+        """Read ``response`` whole, raw, counting bytes as they arrive."""
+        body = bytearray()
+        try:
+            problem = self._check_encoding(response)
+            if problem is not None:
+                raise self._answer_problem(problem, paid=paid)
+            async for chunk in _araw(response):
+                body += chunk
+                self._over_cap(len(body), cap, paid=paid)
+        finally:
+            await response.aclose()
+        return self._complete(response, bytes(body))
+
+    @contextlib.asynccontextmanager
+    async def _open(self, url: str, role: str, cap: int) -> AsyncIterator[AsyncIterator[bytes]]:
+        """GET an image (a result or an input URL) as raw chunks, every rule applied."""
+        started = self._clock()
+        target, trusted = self._fetch_target(url, role)
+        http = await (self._clawrouter() if trusted else self._foreign())
+        try:
+            response = await http.send(self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True)
+        except httpx.TransportError as err:
+            raise self._fetch_failure(err, role, url, trusted) from err
+        chunks = self._chunks(response, role, url, cap, started)
+        try:
+            self._fetch_status(response, role, url)
+            yield chunks
+        except httpx.TransportError as err:  # the body broke off while it was being read
+            raise self._fetch_failure(err, role, url, trusted) from err
+        finally:
+            await chunks.aclose()
+            await response.aclose()
+
+    async def _chunks(
+        self, response: httpx.Response, role: str, url: str, cap: int, started: float
+    ) -> AsyncGenerator[bytes, None]:
+        size = 0
+        async for chunk in _araw(response):
+            size += len(chunk)
+            self._fetch_progress(role, url, size, cap, started)
+            yield chunk
+
+    async def _fetch(self, url: str, role: str, cap: int) -> bytes:
+        body = bytearray()
+        async with self._open(url, role, cap) as chunks:
+            async for chunk in chunks:
+                body += chunk
+        return bytes(body)
 
     async def _fetch_input(self, item: PreparedInput) -> ImageBytes:
         if isinstance(item, ImageBytes):
             return item
-        try:
-            return check_image_bytes(
-                await self._download(self._local_url(item.url), c.MAX_INPUT_IMAGE_BYTES),
-                item.url,
-            )
-        except (ResponseValidationError, APIConnectionError) as err:
-            raise InputImageError(
-                f"could not fetch input image {quote(item.url, 120)}: {err}"
-            ) from None
-
-
-class _AsyncStream:
-    """A GET streamed from ClawRouter or a remote host, with errors already translated."""
-
-    def __init__(self, client: AsyncImageClient, url: str) -> None:
-        self._client = client
-        self._url = url
-        self._response: httpx.Response | None = None
-
-    async def __aenter__(self) -> httpx.Response:
-        client = self._client
-        request = client._get_request(self._url)
-        try:
-            self._response = await client._http.send(request, stream=True)
-        except httpx.TransportError as err:
-            raise client._download_error(err, self._url) from err
-        if self._response.status_code >= 400:
-            await self._response.aclose()
-            client._download_status(self._response, self._url)
-        return self._response
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._response is not None:
-            await self._response.aclose()
-        if isinstance(exc, httpx.TransportError):  # the body broke off while it was being read
-            raise self._client._download_error(exc, self._url) from exc
+        data = await self._fetch(item.url, _INPUT, c.MAX_INPUT_IMAGE_BYTES)
+        return check_image_bytes(data, quote(item.url, 120))
 
 
 __all__ = ["AsyncImageClient", "ImageClient", "resolve_base_url"]

@@ -64,6 +64,17 @@ MAX_INPUT_IMAGES = 4
 # locally instead of being base64-inflated and paid for.
 MAX_INPUT_IMAGE_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
+# Caps on what the client reads from ClawRouter, counted as the bytes arrive (bodies are
+# never decompressed: the client asks for and accepts only identity encoding).  A paid
+# answer may carry its images inline as b64_json: allow ~36 MB of image per image asked for.
+MAX_ANSWER_BYTES_PER_IMAGE = 48 * 1024 * 1024
+MAX_ANSWER_OVERHEAD_BYTES = 1024 * 1024
+MAX_HEALTH_BYTES = 1024 * 1024
+# Downloads (results, input URLs) read in bounded time: a server dripping a byte a second
+# would never trip a per-read timeout.  The paid POST has no such deadline: ClawRouter may
+# legitimately stay silent for 300 s while the upstream works.
+DOWNLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
+DOWNLOAD_DEADLINE_SECONDS = 120.0
 MAX_PROMPT_CHARS = 32_000
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
 # Multiple of 3 so that base64 of consecutive chunks concatenates into valid base64.

@@ -17,21 +17,28 @@ Every error the package raises derives from ``ClawRouterError``::
     ├── InvalidRequestError           refused before sending (also a ``ValueError``)
     │   └── InputImageError           an input image is missing, too large, or not an image
     ├── BudgetExceededError           refused before sending: over ``max_cost_usd`` or ``budget_usd``
-    └── ResponseValidationError       a 2xx answer that holds no usable image
+    ├── ResponseValidationError       a 2xx answer that holds no usable image
+    └── SaveError                     the images were made, but could not be saved or fetched
 
 ``may_have_been_paid`` tells whether money may have left the wallet: such a request
-is never re-sent automatically.  Every message ends with what to do next.
+is never re-sent automatically.  An error raised after a paid answer arrived carries
+that answer as ``result`` (an ``ImageResponse``), so its URLs are never lost.  Every
+message ends with what to do next.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._constants import MAX_QUOTED_CHARS, START_HINT
+
+if TYPE_CHECKING:
+    from ._models import ImageResponse
 
 __all__ = [
     "APIConnectionError",
@@ -48,6 +55,7 @@ __all__ = [
     "PaymentRequiredError",
     "RateLimitError",
     "ResponseValidationError",
+    "SaveError",
     "ServiceUnavailableError",
     "UpstreamError",
 ]
@@ -77,10 +85,21 @@ def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def loads_json(text: str | bytes) -> object:
+    """``json.loads`` whose only failure is ``ValueError``: a hostile body nested a
+    million levels deep would otherwise escape as ``RecursionError``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 class ClawRouterError(Exception):
     """Base class of every error raised by ``clawrouter_images``."""
 
     may_have_been_paid: bool = False
+    result: ImageResponse | None = None
+    """The paid answer, when the error came after it arrived (saving or fetching it failed)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -186,6 +205,64 @@ class ResponseValidationError(ClawRouterError):
         self.may_have_been_paid = may_have_been_paid
 
 
+class SaveError(ClawRouterError):
+    """The images were made (and may have been paid) but could not be saved or fetched.
+
+    ``result`` holds the answer with every URL; ``saved_paths`` the files that did land.
+    """
+
+    may_have_been_paid = True
+
+    def __init__(
+        self, message: str, *, result: ImageResponse, saved_paths: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.result = result
+        self.saved_paths = list(saved_paths)
+
+
+def paid_result_error(
+    err: Exception, result: ImageResponse, saved_paths: Sequence[str] = ()
+) -> SaveError:
+    """What went wrong after a paid answer arrived, with the answer's URLs in the message.
+
+    An LLM or a user reading only the message can still reach the images that were paid for.
+    """
+    reason = err.message if isinstance(err, ClawRouterError) else _os_reason(err)
+    urls = [quote(url, 500) for url in result.urls if not url.startswith("data:")]
+    where = (
+        f"; the answer's image URLs: {', '.join(urls)}"
+        if urls
+        else "; the images came inline and are kept in this error's `result`"
+    )
+    saved = f"; saved: {', '.join(saved_paths)}" if saved_paths else ""
+    return SaveError(
+        f"the images were made (and may have been paid) but not all were saved: {reason}{where}"
+        f"{saved} — fetch them from there before generating them again",
+        result=result,
+        saved_paths=saved_paths,
+    )
+
+
+def _os_reason(err: Exception) -> str:
+    # strerror and the file name, not str(err): that can run to a whole errno tuple.
+    strerror = getattr(err, "strerror", None)
+    filename = getattr(err, "filename", None)
+    if strerror:
+        return f"{strerror}: {quote(str(filename), 200)}" if filename else str(strerror)
+    return quote(f"{type(err).__name__}: {err}", 200)
+
+
+def after_send_error(base_url: str, err: BaseException) -> APIConnectionError:
+    """An unexpected failure once the paid request may have left: typed, and marked paid."""
+    return APIConnectionError(
+        f"the request to ClawRouter at {base_url} failed after it was sent "
+        f"({quote(repr(err), 200)}); it may have been paid, so it was not retried — "
+        "check before sending it again",
+        may_have_been_paid=True,
+    )
+
+
 # One place for the status -> class rule.
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -199,6 +276,11 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 # Statuses after which the paid upstream call may have gone through.
 _POSSIBLY_PAID = frozenset({500, 502, 504})
+# ClawRouter's 502 details for a payment challenge it could not use: it gave up before
+# signing anything (clawrouter-api.md section 8; transcripts gen-402-missing-header,
+# gen-malformed-402, gen-402-solana-only).  "fetch failed" stays possibly paid: the
+# network can fail on the paid retry as well as on the unpaid try.
+_UNPAID_DETAILS = ("failed to parse payment requirements", "no network/scheme registered")
 
 
 def parse_error_body(text: str) -> tuple[object, str, str | None]:
@@ -209,7 +291,7 @@ def parse_error_body(text: str) -> tuple[object, str, str | None]:
     and wrong ``/v1`` paths answer plain text.
     """
     try:
-        body: object = json.loads(text)
+        body: object = loads_json(text)
     except ValueError:
         return text, quote(text) or "(empty body)", None
     summary = ""
@@ -284,13 +366,14 @@ def status_error(response: httpx.Response, *, base_url: str, model: str | None) 
     cls = _STATUS_CLASSES.get(status, APIStatusError)
     said = summary if details is None else f"{summary}: {quote(details)}"
     step = _next_step(status, summary, details or "", base_url, model)
+    unpaid = (details or "").lower().startswith(_UNPAID_DETAILS)
     return cls(
         f"ClawRouter answered {status} ({quote(said)}) — {step}",
         status_code=status,
         body=body,
         details=details,
         response=response,
-        may_have_been_paid=status in _POSSIBLY_PAID,
+        may_have_been_paid=status in _POSSIBLY_PAID and not unpaid,
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ._constants import MAX_DOWNLOAD_BYTES
-from ._exceptions import ResponseValidationError
+from ._exceptions import InvalidRequestError, ResponseValidationError, quote
 from ._inputs import extension_for, sniff_image_type
 
 _MAX_STEM = 48
@@ -28,6 +28,34 @@ def safe_stem(prompt: str | None, index: int, count: int) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:_MAX_STEM].rstrip("-")
     stem = slug or "image"
     return f"{stem}-{index + 1}" if count > 1 else stem
+
+
+def prepare_save_dir(directory: str | os.PathLike[str]) -> Path:
+    """Create ``directory`` if needed and prove a file can be written there.
+
+    Called before a paid request is sent: a folder that is a file, cannot be created or
+    is read-only must cost nothing, not fail after the images were paid for.
+    """
+    target = Path(directory).expanduser()
+    try:
+        if target.exists() and not target.is_dir():
+            raise InvalidRequestError(
+                f"cannot save into {quote(str(target), 200)}: it exists and is not a folder; "
+                "choose another folder"
+            )
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".write-test-{secrets.token_hex(6)}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    # OSError: read-only, no permission, a parent that is a file; ValueError: a NUL byte;
+    # RuntimeError: ``~user`` for no such user.
+    except (OSError, ValueError, RuntimeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise InvalidRequestError(
+            f"cannot save into {quote(str(target), 200)}: {quote(reason, 200)}; "
+            "choose a folder that exists or can be created, and is writable"
+        ) from None
+    return target
 
 
 class AtomicImageFile:
@@ -95,7 +123,11 @@ class AtomicImageFile:
                         pass
                 except FileExistsError:
                     continue
-                self._temp.replace(final)
+                try:
+                    self._temp.replace(final)
+                except BaseException:
+                    final.unlink(missing_ok=True)  # the claimed, empty name
+                    raise
                 return final
             self._temp.unlink()
             return final
@@ -110,6 +142,13 @@ class AtomicImageFile:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._temp.unlink()
+        try:
+            # Closing flushes, and on a full disk that raises: the temporary file must
+            # go all the same, and the first error is the one to report.
+            self._handle.close()
+        except OSError:
+            if exc is None:
+                raise
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self._temp.unlink()

@@ -14,16 +14,30 @@ Two choices differ from httpx's defaults, both measured (benchmarks/bench_peers.
 - Lazy TLS.  httpx loads the certificate bundle when a client is built (~15 ms), but
   ClawRouter is plain http on loopback; only remote result URLs need TLS, so the TLS
   transport is built on first use.
+
+Two kinds of client: one for ClawRouter (the base URL the caller configured) and one
+for *foreign* URLs (input URLs, results ClawRouter could not localise), whose network
+backend applies the address rule of ``_network`` at connect time.  Neither follows
+redirects, reads proxy settings from the environment, or asks for compressed bodies.
+
+Async clients belong to one event loop: their pooled connections are that loop's
+sockets.  ``PerLoop`` keeps one client per loop and closes it when the loop shuts down.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
+from ._network import AsyncGuardedBackend, GuardedBackend
+
+if TYPE_CHECKING:
+    import asyncio
 
 LIMITS = httpx.Limits(
     max_connections=MAX_CONNECTIONS,
@@ -66,10 +80,29 @@ class _LazyAsyncTransport(httpx.AsyncBaseTransport):
             await self._transport.aclose()
 
 
+# Every body is read as sent: a compressed body could inflate without bound inside a
+# single read, before any cap sees it (see _client's capped reads).
+HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity", "Connection": "keep-alive"}
+
+
+def _guard(transport: Any, backend: Callable[[Any], Any]) -> Any:
+    # httpx has no public hook for the network backend; if its pool moves, fail closed here
+    # rather than fetch foreign URLs unguarded.
+    pool = getattr(transport, "_pool", None)
+    if pool is None or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx version hides its connection pool; cannot guard fetches")
+    pool._network_backend = backend(pool._network_backend)
+    return transport
+
+
+def _client_options(timeout: httpx.Timeout) -> dict[str, Any]:
+    return {"timeout": timeout, "limits": LIMITS, "headers": HEADERS, "trust_env": False}
+
+
 def sync_http_client(timeout: httpx.Timeout) -> httpx.Client:
+    """A client for ClawRouter itself."""
     return httpx.Client(
-        timeout=timeout,
-        limits=LIMITS,
+        **_client_options(timeout),
         transport=_LazySyncTransport(lambda: httpx.HTTPTransport(limits=LIMITS)),
         # Plain http never uses the TLS context, so skip loading certificates for it.
         mounts={"http://": httpx.HTTPTransport(limits=LIMITS, verify=False)},
@@ -77,9 +110,73 @@ def sync_http_client(timeout: httpx.Timeout) -> httpx.Client:
 
 
 def async_http_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """A client for ClawRouter itself (one event loop's)."""
     return httpx.AsyncClient(
-        timeout=timeout,
-        limits=LIMITS,
+        **_client_options(timeout),
         transport=_LazyAsyncTransport(lambda: httpx.AsyncHTTPTransport(limits=LIMITS)),
         mounts={"http://": httpx.AsyncHTTPTransport(limits=LIMITS, verify=False)},
     )
+
+
+def sync_foreign_client(timeout: httpx.Timeout) -> httpx.Client:
+    """A client for URLs nobody trusted: connects only to public addresses."""
+    return httpx.Client(
+        **_client_options(timeout),
+        transport=_guard(httpx.HTTPTransport(limits=LIMITS), GuardedBackend),
+    )
+
+
+def async_foreign_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """``sync_foreign_client`` for one event loop."""
+    return httpx.AsyncClient(
+        **_client_options(timeout),
+        transport=_guard(httpx.AsyncHTTPTransport(limits=LIMITS), AsyncGuardedBackend),
+    )
+
+
+async def _closed_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Suspended for the life of its loop.  The loop's ``shutdown_asyncgens()`` (run by
+    ``asyncio.run``, ``asyncio.Runner`` and pytest-asyncio) resumes it to close the
+    client while the loop can still close sockets, and the loop's finaliser does the
+    same if the generator is dropped first."""
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+class PerLoop:
+    """One ``httpx.AsyncClient`` per running event loop, built on first use in that loop.
+
+    A connection pooled by one loop must never be used from another (its socket belongs
+    to the first loop, which may be closed): that failed *after* a paid request was sent.
+    """
+
+    def __init__(self, factory: Callable[[], httpx.AsyncClient]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncIterator[None]]
+        ] = weakref.WeakKeyDictionary()
+
+    async def get(self) -> httpx.AsyncClient:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(loop)
+        if entry is None or entry[0].is_closed:
+            client = self._factory()
+            keeper = _closed_with_loop(client)
+            await keeper.__anext__()  # registers it with this loop's shutdown
+            with self._lock:
+                self._clients[loop] = entry = (client, keeper)
+        return entry[0]
+
+    async def aclose(self) -> None:
+        """Close this loop's client now; other loops' close when those loops shut down."""
+        import asyncio
+
+        with self._lock:
+            entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()  # type: ignore[attr-defined]

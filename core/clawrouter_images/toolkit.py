@@ -16,7 +16,6 @@ Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
 
 from __future__ import annotations
 
-import ipaddress
 import mimetypes
 import os
 import re
@@ -25,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
@@ -34,10 +32,16 @@ from ._constants import (
     CLAWROUTER_IMAGE_DIR,
     DEFAULT_EDIT_MODEL,
     DEFAULT_GENERATE_MODEL,
-    IMAGES_PATH_PREFIX,
     MAX_INPUT_IMAGES,
 )
-from ._exceptions import InputImageError, InvalidRequestError, quote
+from ._exceptions import (
+    ClawRouterError,
+    InputImageError,
+    InvalidRequestError,
+    paid_result_error,
+    quote,
+)
+from ._files import prepare_save_dir
 from ._inputs import sniff_image_type
 from ._models import ImageResponse
 
@@ -111,10 +115,19 @@ class ImageToolConfig:
         return offered[0]
 
     def allowed_roots(self) -> list[Path]:
+        """Each allowed folder as written (made absolute) and with its symlinks resolved,
+        so a path is inside whether it is given through a symlinked folder or not."""
         dirs = self.allowed_dirs
         if dirs is None:
             dirs = [Path.cwd(), CLAWROUTER_IMAGE_DIR]
-        return [Path(d).expanduser().resolve() for d in dirs]
+        roots: list[Path] = []
+        for folder in dirs:
+            # abspath, not resolve(): the folder as written, without touching the file system.
+            written = Path(os.path.abspath(Path(folder).expanduser()))  # noqa: PTH100
+            for root in (written, written.resolve()):
+                if root not in roots:
+                    roots.append(root)
+        return roots
 
 
 # -- schemas -------------------------------------------------------------------------------
@@ -274,70 +287,52 @@ def edit_description(config: ImageToolConfig | None = None) -> str:
 
 
 def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
-    """Let URLs and data URIs through; a local path only if it resolves inside an allowed root.
+    """Let URLs and data URIs through; a local path only if it lies inside an allowed root.
 
-    Returns the resolved path.  Symlinks and ``..`` are resolved first, so neither can
-    lead out of the allowed directories.
+    Returns the resolved path.  Containment is decided on the path's text first, before
+    the file system is touched, so a refused path gets the same answer whether or not it
+    exists (the LLM must not learn which files exist outside the allowed folders); then
+    symlinks are resolved and checked again, so none can lead outside.  URLs are checked
+    by the client, by address, when it fetches them.
     """
     text = value.strip()
-    if text.lower().startswith(_URL_PREFIXES):
-        return _check_url(text)
-    if text[:5].lower() == "data:":
+    if text.lower().startswith(_URL_PREFIXES) or text[:5].lower() == "data:":
         return text
     if _SCHEME_RE.match(text) and not re.match(r"^[a-zA-Z]:[\\/]", text):
         raise InputImageError(
             f"{quote(text, 80)}: only local paths, http(s) URLs and data URIs are accepted"
         )
     roots = ", ".join(str(r) for r in allowed_roots) or "(none)"
+    outside = InputImageError(
+        f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "
+        "ask the user to copy the image into one of them or to give a URL"
+    )
     try:
-        resolved = Path(text).expanduser().resolve(strict=True)
+        # Lexical only (abspath, not resolve()): expanduser reads the user database,
+        # abspath only the text.
+        candidate = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
+    except (ValueError, RuntimeError):
+        raise outside from None
+    if not _inside(candidate, allowed_roots):
+        raise outside
+    try:
+        resolved = candidate.resolve(strict=True)
     except FileNotFoundError:
         raise InputImageError(
             f"image file not found: {quote(text, 200)}. Ask the user for the correct path (allowed folders: {roots})"
         ) from None
-    # Symlink loops, permissions (OSError), NUL bytes and unencodable names (ValueError),
-    # ``~user`` for no such user (RuntimeError).
+    # Symlink loops, permissions (OSError), NUL bytes and unencodable names (ValueError).
     except (OSError, ValueError, RuntimeError) as err:
         # strerror, not the OSError itself: that would quote the whole path again.
         reason = quote(str(getattr(err, "strerror", None) or err), 200)
         raise InputImageError(f"cannot read image {quote(text, 200)}: {reason}") from None
-    if not any(resolved.is_relative_to(root) for root in allowed_roots):
-        raise InputImageError(
-            f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "
-            "ask the user to copy the image into one of them or to give a URL"
-        )
+    if not _inside(resolved, allowed_roots):
+        raise outside
     return str(resolved)
 
 
-def _check_url(url: str) -> str:
-    """Refuse URLs into this machine or its private network, but for ClawRouter's own results.
-
-    The client fetches input URLs itself, so an LLM-chosen URL must not make it probe
-    internal services (cloud metadata, admin ports); a result ClawRouter localised
-    (``http://localhost:<port>/images/...``) is fetched from ClawRouter and stays allowed.
-    A host *name* that resolves to a private address is not caught here.
-    """
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        raise InputImageError(f"{quote(url, 80)} is not a valid URL") from None
-    host = parsed.host.strip("[]").lower()
-    if parsed.path.startswith(IMAGES_PATH_PREFIX) and (host == "localhost" or _is_local_ip(host)):
-        return url
-    if host == "localhost" or host.endswith(".localhost") or _is_local_ip(host):
-        raise InputImageError(
-            f"{quote(url, 120)} points into this machine or its private network; pass a public "
-            "image URL, an earlier result's URL, or a file in an allowed folder"
-        )
-    return url
-
-
-def _is_local_ip(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
 
 
 # -- results -------------------------------------------------------------------------------
@@ -491,7 +486,11 @@ class ImageTools:
         }
 
     def _save_dir(self) -> Path | None:
-        return Path(self.config.save_dir).expanduser() if self.config.save_dir is not None else None
+        """The save folder, created and proven writable: checked before each paid call, so
+        a folder that cannot take the images costs nothing (the LLM would retry, and pay)."""
+        if self.config.save_dir is None:
+            return None
+        return prepare_save_dir(self.config.save_dir)
 
     def _result_images(
         self, response: ImageResponse, paths: list[Path], fetched: list[bytes]
@@ -512,8 +511,9 @@ class ImageTools:
     def generate(
         self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
     ) -> tuple[str, ImageToolResult]:
-        response = self.client.generate(**self.generate_kwargs(prompt, model, size, n))
-        return self._finish(response)
+        kwargs = self.generate_kwargs(prompt, model, size, n)
+        directory = self._save_dir()
+        return self._finish(self.client.generate(**kwargs), directory)
 
     def edit(
         self,
@@ -524,16 +524,22 @@ class ImageTools:
         size: str | None = None,
         n: int = 1,
     ) -> tuple[str, ImageToolResult]:
-        response = self.client.edit(**self.edit_kwargs(prompt, image, mask, model, size, n))
-        return self._finish(response)
-
-    def _finish(self, response: ImageResponse) -> tuple[str, ImageToolResult]:
+        kwargs = self.edit_kwargs(prompt, image, mask, model, size, n)
         directory = self._save_dir()
-        paths = self.client.save(response, directory) if directory is not None else []
-        images: list[ResultImage] = []
-        if self.config.return_image_block:
-            fetched = [] if paths else [self.client.download(item) for item in response.data]
-            images = self._result_images(response, paths, fetched)
+        return self._finish(self.client.edit(**kwargs), directory)
+
+    def _finish(
+        self, response: ImageResponse, directory: Path | None
+    ) -> tuple[str, ImageToolResult]:
+        paths: list[Path] = []
+        try:
+            paths = self.client.save(response, directory) if directory is not None else []
+            images: list[ResultImage] = []
+            if self.config.return_image_block:
+                fetched = [] if paths else [self.client.download(item) for item in response.data]
+                images = self._result_images(response, paths, fetched)
+        except Exception as err:
+            raise _kept(err, response, paths) from err
         return format_result(response, paths), ImageToolResult(response, paths, images)
 
     # Async path (AsyncImageClient).
@@ -541,8 +547,9 @@ class ImageTools:
     async def agenerate(
         self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
     ) -> tuple[str, ImageToolResult]:
-        response = await self.async_client.generate(**self.generate_kwargs(prompt, model, size, n))
-        return await self._afinish(response)
+        kwargs = self.generate_kwargs(prompt, model, size, n)
+        directory = self._save_dir()
+        return await self._afinish(await self.async_client.generate(**kwargs), directory)
 
     async def aedit(
         self,
@@ -553,18 +560,28 @@ class ImageTools:
         size: str | None = None,
         n: int = 1,
     ) -> tuple[str, ImageToolResult]:
-        response = await self.async_client.edit(
-            **self.edit_kwargs(prompt, image, mask, model, size, n)
-        )
-        return await self._afinish(response)
-
-    async def _afinish(self, response: ImageResponse) -> tuple[str, ImageToolResult]:
+        kwargs = self.edit_kwargs(prompt, image, mask, model, size, n)
         directory = self._save_dir()
-        paths = await self.async_client.save(response, directory) if directory is not None else []
-        images: list[ResultImage] = []
-        if self.config.return_image_block:
-            fetched = (
-                [] if paths else [await self.async_client.download(item) for item in response.data]
-            )
-            images = self._result_images(response, paths, fetched)
+        return await self._afinish(await self.async_client.edit(**kwargs), directory)
+
+    async def _afinish(
+        self, response: ImageResponse, directory: Path | None
+    ) -> tuple[str, ImageToolResult]:
+        paths: list[Path] = []
+        client = self.async_client
+        try:
+            paths = await client.save(response, directory) if directory is not None else []
+            images: list[ResultImage] = []
+            if self.config.return_image_block:
+                fetched = [] if paths else [await client.download(item) for item in response.data]
+                images = self._result_images(response, paths, fetched)
+        except Exception as err:
+            raise _kept(err, response, paths) from err
         return format_result(response, paths), ImageToolResult(response, paths, images)
+
+
+def _kept(err: Exception, response: ImageResponse, paths: list[Path]) -> ClawRouterError:
+    """A failure after the paid answer arrived, as an error whose message lists its URLs."""
+    if isinstance(err, ClawRouterError) and err.result is response:
+        return err  # save() already said so
+    return paid_result_error(err, response, [str(p) for p in paths])

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,7 @@ from PIL import Image
 
 from clawrouter_images import MODELS
 from clawrouter_images._cli import _waiting, main
-from clawrouter_images.emulator import Emulator, Fault, serve
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Emulator, str]]:
-    emulator = Emulator(image_dir=tmp_path / "served")
-    with serve(emulator, port=0) as base_url:
-        yield emulator, base_url
+from clawrouter_images.emulator import Emulator, Fault
 
 
 def test_generate_with_emulator_saves_a_real_png(
@@ -148,7 +140,8 @@ def test_generate_against_a_served_emulator_with_a_fault(
     code = main(["generate", "x", "--base-url", base_url, "-o", str(tmp_path / "out")])
     assert code == 1
     assert "fund the ClawRouter wallet" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
+    # The folder itself is made (and proved writable) before the request is sent.
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 class _Terminal(io.StringIO):

@@ -218,9 +218,8 @@ class Twin:
         return await self.client.download(image)
 
     def close(self) -> None:
-        http = self.client._http
-        if isinstance(http, httpx.Client):
-            http.close()
+        if isinstance(self.client, ImageClient):
+            self.client._http.close()
 
 
 MakeTwin = Callable[..., Twin]

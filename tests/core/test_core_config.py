@@ -193,5 +193,5 @@ def test_own_http_client_is_closed() -> None:
 async def test_async_own_http_client_is_closed() -> None:
     """aclose() closes the http client the AsyncImageClient created itself."""
     async with AsyncImageClient() as client:
-        pass
-    assert client._http.is_closed
+        http = await client._clawrouter()
+    assert http.is_closed

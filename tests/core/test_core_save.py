@@ -17,6 +17,7 @@ from clawrouter_images import (
     ImageResponse,
     InvalidRequestError,
     ResponseValidationError,
+    SaveError,
 )
 
 if TYPE_CHECKING:
@@ -137,8 +138,10 @@ async def test_save_into_a_file_is_refused(
     target.write_text("x")
     uri = "data:image/png;base64," + base64.b64encode(png).decode()
     response = await _generated(twin, server, "a red fox", {"url": uri})
-    with pytest.raises(InvalidRequestError, match="not a directory"):
+    with pytest.raises(SaveError, match="not a folder") as info:
         await twin.save(response, target)
+    assert isinstance(info.value.__cause__, InvalidRequestError)
+    assert info.value.result is response
 
 
 # -- safety --------------------------------------------------------------------------------------
@@ -177,9 +180,8 @@ async def test_existing_file_is_not_replaced(
 @pytest.mark.parametrize(
     "url",
     [
-        "http://localhost:8402/images/..%2F..%2Fx.png",
-        "http://localhost:8402/images/../../x.png",
         "https://cdn.example.test/a/../../x.png",
+        "https://cdn.example.test/a/..%2F..%2Fx.png",
     ],
 )
 async def test_server_chosen_name_stays_inside(
@@ -199,6 +201,29 @@ async def test_server_chosen_name_stays_inside(
     assert files_in(tmp_path) == ["deep"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8402/images/..%2F..%2Fx.png",
+        "http://localhost:8402/images/../../x.png",
+        "http://localhost:8402/images/a%2Fb.png",
+        "http://localhost:8402/images/",
+        "http://localhost:8402/images/..",
+        "http://user@localhost:8402/images/a.png",
+    ],
+)
+async def test_result_names_clawrouter_never_writes_are_not_fetched(
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, url: str
+) -> None:
+    """A loopback result URL that is not /images/<name> as ClawRouter writes it is refused, unsent."""
+    server.on("GET", str(httpx.URL(url)), server.content(png))
+    response = await _generated(twin, server, "x", {"url": url})
+    with pytest.raises(SaveError, match="this machine or a private network"):
+        await twin.save(response, tmp_path)
+    assert server.sent("GET") == []
+    assert files_in(tmp_path) == []
+
+
 async def test_interrupted_download_leaves_no_file(
     twin: Twin, server: Server, tmp_path: Path, png: bytes
 ) -> None:
@@ -207,9 +232,11 @@ async def test_interrupted_download_leaves_no_file(
     response = await _generated(
         twin, server, "a red fox", {"url": "http://localhost:8402/images/a.png"}
     )
-    with pytest.raises(ClawRouterError) as info:
+    with pytest.raises(SaveError) as info:
         await twin.save(response, tmp_path)
-    assert isinstance(info.value.__cause__, httpx.ReadError)
+    assert isinstance(info.value.__cause__, ClawRouterError)
+    assert isinstance(info.value.__cause__.__cause__, httpx.ReadError)
+    assert "http://localhost:8402/images/a.png" in str(info.value)
     assert files_in(tmp_path) == []
     assert response.saved_paths == []
 
@@ -220,8 +247,9 @@ async def test_non_image_result_is_not_saved(twin: Twin, server: Server, tmp_pat
     response = await _generated(
         twin, server, "a red fox", {"url": "http://localhost:8402/images/a.png"}
     )
-    with pytest.raises(ResponseValidationError, match="not an image"):
+    with pytest.raises(SaveError, match="not an image") as info:
         await twin.save(response, tmp_path)
+    assert isinstance(info.value.__cause__, ResponseValidationError)
     assert files_in(tmp_path) == []
 
 
@@ -231,16 +259,18 @@ async def test_expired_result_is_not_saved(twin: Twin, server: Server, tmp_path:
     response = await _generated(
         twin, server, "a red fox", {"url": "http://localhost:8402/images/a.png"}
     )
-    with pytest.raises(ResponseValidationError, match="answered 404"):
+    with pytest.raises(SaveError, match="answered 404") as info:
         await twin.save(response, tmp_path)
+    assert isinstance(info.value.__cause__, ResponseValidationError)
     assert files_in(tmp_path) == []
 
 
 async def test_invalid_b64_json_is_not_saved(twin: Twin, server: Server, tmp_path: Path) -> None:
     """A b64_json that is not valid base64 is refused and leaves no file."""
     response = await _generated(twin, server, "a red fox", {"b64_json": "@@@not base64@@@"})
-    with pytest.raises(ResponseValidationError, match="invalid base64"):
+    with pytest.raises(SaveError, match="invalid base64") as info:
         await twin.save(response, tmp_path)
+    assert isinstance(info.value.__cause__, ResponseValidationError)
     assert files_in(tmp_path) == []
 
 
@@ -255,8 +285,9 @@ async def test_oversized_download_is_not_saved(
     response = await _generated(
         twin, server, "a red fox", {"url": "http://localhost:8402/images/a.png"}
     )
-    with pytest.raises(ResponseValidationError, match="larger than"):
+    with pytest.raises(SaveError, match="larger than") as info:
         await twin.save(response, tmp_path)
+    assert isinstance(info.value.__cause__, ResponseValidationError)
     assert files_in(tmp_path) == []
 
 
@@ -270,8 +301,10 @@ async def test_dead_url_kept_by_clawrouter(
     server.on("GET", dead, server.json({"error": "gone"}, 404))
     server.on("GET", refused, httpx.ConnectError("[Errno 111] Connection refused"))
     response = await twin.generate("dead", n=2)
-    with pytest.raises(ResponseValidationError, match="404"):
+    # The upstream's own URLs (a loopback fake when recorded) are not ClawRouter's results.
+    with pytest.raises(SaveError, match="private network") as info:
         await twin.save(response, tmp_path)
+    assert isinstance(info.value.__cause__, ResponseValidationError)
     with pytest.raises(ClawRouterError) as info:
         await twin.download(response.data[1])
     assert "127.0.0.1:9" in str(info.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from clawrouter_images import AsyncImageClient, ImageClient
@@ -12,8 +11,7 @@ llama_clawrouter = pytest.importorskip("llama_index.tools.clawrouter")
 
 
 def _is_closed(client: ImageClient | AsyncImageClient) -> bool:
-    http: httpx.Client | httpx.AsyncClient = client._http
-    return http.is_closed
+    return client.is_closed
 
 
 async def test_langchain_toolkit_closes_what_it_built() -> None:

@@ -1,0 +1,220 @@
+"""Where the client may connect: the one rule for URLs it did not choose itself.
+
+An LLM (or a manipulated server) picks input URLs and result URLs; the client fetches
+them.  Deciding by the URL's *spelling* loses: ``127.1``, ``0x7f000001``, ``2130706433``,
+``[::ffff:127.0.0.1]`` and any host name that resolves to this machine all reach
+loopback.  So the rule is decided by *address*, at the moment of connecting:
+
+- the host is resolved once, every address it resolves to must be public (not
+  loopback, private, link-local, unspecified, multicast or reserved, nor an IPv6 form
+  embedding such an IPv4 address), and the connection goes to the address that was
+  checked, so a second DNS answer (rebinding) cannot slip in between;
+- ClawRouter's own results are the one exception, and only as ClawRouter writes them
+  (``http://localhost|127.0.0.1|[::1]:<port>/images/<name>``): they are fetched from the
+  client's base URL, never from the host and port the text names.
+
+The guard sits in the network backend of the httpx clients this package builds for
+foreign URLs; ``literal_refusal`` applies the same address rule to IP literals before
+anything is sent, which also covers an ``http_client`` the caller injected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+
+import httpcore
+import httpx
+
+from ._constants import IMAGES_PATH_PREFIX
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+AsyncResolver = Callable[[str, int], Awaitable[list[str]]]
+
+# How ClawRouter writes the URL of an image it stored (clawrouter-api.md section 6).
+CLAWROUTER_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# ClawRouter deletes every other character from the name before reading the file.
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def clawrouter_image_path(url: httpx.URL) -> str | None:
+    """``/images/<name>`` when ``url`` is a result as ClawRouter writes it, else None."""
+    if url.scheme != "http" or url.host not in CLAWROUTER_HOSTS or url.userinfo:
+        return None
+    raw = url.raw_path.decode("ascii").partition("?")[0]
+    name = raw.removeprefix(IMAGES_PATH_PREFIX)
+    if raw == name or not _IMAGE_NAME.fullmatch(name) or name.strip(".") == "":
+        return None
+    return IMAGES_PATH_PREFIX + name
+
+
+def address_refusal(address: IPAddress) -> str | None:
+    """Why the client must not connect to ``address`` on an LLM's or a server's say-so, or None."""
+    if isinstance(address, ipaddress.IPv6Address):
+        # Forms that carry an IPv4 address inside reach that IPv4 address.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address.teredo is not None:
+            embedded = address.teredo[1]
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            reason = address_refusal(embedded)
+            if reason is not None:
+                return reason
+    checks = (
+        ("loopback", address.is_loopback),
+        ("unspecified", address.is_unspecified),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+        # Shared address space (100.64/10) and the rest of what is not globally routable.
+        ("not public", not address.is_global),
+    )
+    return next((name for name, hit in checks if hit), None)
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address an IP-literal host names, in every spelling the C resolver accepts.
+
+    ``127.1``, ``0x7f000001``, ``2130706433`` and ``0177.0.0.1`` are all 127.0.0.1 to
+    ``getaddrinfo``; ``ipaddress`` alone knows only the dotted-quad form.
+    """
+    text = host.strip("[]").partition("%")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if not text or not re.fullmatch(r"[0-9a-fA-FxX.]+", text):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(text))
+    except OSError:
+        return None
+
+
+def literal_refusal(url: httpx.URL) -> str | None:
+    """The address rule for what the URL's text alone shows (IP literals, ``localhost``)."""
+    host = url.host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    address = literal_address(host)
+    return address_refusal(address) if address is not None else None
+
+
+class BlockedAddressError(httpcore.ConnectError):
+    """The host resolves to an address the client must not connect to (httpx: ``ConnectError``)."""
+
+
+def _checked(host: str, addresses: Iterable[str]) -> list[str]:
+    found = list(dict.fromkeys(addresses))
+    if not found:
+        raise httpcore.ConnectError(f"{host} did not resolve to any address")
+    for text in found:
+        reason = address_refusal(ipaddress.ip_address(text.partition("%")[0]))
+        if reason is not None:
+            raise BlockedAddressError(f"{host} resolves to a {reason} address")
+    return found
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
+    return [str(info[4][0]) for info in infos]
+
+
+async def _agetaddrinfo(host: str, port: int) -> list[str]:
+    import anyio  # httpx's own dependency; its resolver works under asyncio and trio
+
+    try:
+        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
+    return [str(info[4][0]) for info in infos]
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Resolve, check every address, connect to a checked one (TLS still verifies the name)."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, resolve: Resolver = _getaddrinfo) -> None:
+        self._inner = inner
+        self._resolve = resolve
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        error: Exception | None = None
+        for address in _checked(host, self._resolve(host, port)):
+            try:
+                return self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as err:  # try the next checked address
+                error = err
+        raise error or httpcore.ConnectError(host)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise BlockedAddressError("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
+    """``GuardedBackend`` for async clients."""
+
+    def __init__(
+        self, inner: httpcore.AsyncNetworkBackend, resolve: AsyncResolver = _agetaddrinfo
+    ) -> None:
+        self._inner = inner
+        self._resolve = resolve
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        error: Exception | None = None
+        for address in _checked(host, await self._resolve(host, port)):
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as err:
+                error = err
+        raise error or httpcore.ConnectError(host)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddressError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def blocked(err: BaseException) -> bool:
+    """Whether an httpx error is the address rule refusing a connection."""
+    return isinstance(err.__cause__, BlockedAddressError) or isinstance(err, BlockedAddressError)
