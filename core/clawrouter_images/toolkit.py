@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -539,7 +539,7 @@ class ImageTools:
                 fetched = [] if paths else [self.client.download(item) for item in response.data]
                 images = self._result_images(response, paths, fetched)
         except Exception as err:
-            raise _kept(err, response, paths) from err
+            _raise_kept(err, response, paths)
         return format_result(response, paths), ImageToolResult(response, paths, images)
 
     # Async path (AsyncImageClient).
@@ -576,12 +576,12 @@ class ImageTools:
                 fetched = [] if paths else [await client.download(item) for item in response.data]
                 images = self._result_images(response, paths, fetched)
         except Exception as err:
-            raise _kept(err, response, paths) from err
+            _raise_kept(err, response, paths)
         return format_result(response, paths), ImageToolResult(response, paths, images)
 
 
-def _kept(err: Exception, response: ImageResponse, paths: list[Path]) -> ClawRouterError:
-    """A failure after the paid answer arrived, as an error whose message lists its URLs."""
+def _raise_kept(err: Exception, response: ImageResponse, paths: list[Path]) -> NoReturn:
+    """Raise a failure after the paid answer arrived as an error whose message lists its URLs."""
     if isinstance(err, ClawRouterError) and err.result is response:
-        return err  # save() already said so
-    return paid_result_error(err, response, [str(p) for p in paths])
+        raise err  # save() already said so
+    raise paid_result_error(err, response, [str(p) for p in paths]) from err

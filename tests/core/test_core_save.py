@@ -305,10 +305,10 @@ async def test_dead_url_kept_by_clawrouter(
     with pytest.raises(SaveError, match="private network") as info:
         await twin.save(response, tmp_path)
     assert isinstance(info.value.__cause__, ResponseValidationError)
-    with pytest.raises(ClawRouterError) as info:
+    with pytest.raises(ClawRouterError) as refused:
         await twin.download(response.data[1])
-    assert "127.0.0.1:9" in str(info.value)
-    assert "ClawRouter is not running" not in str(info.value)
+    assert "127.0.0.1:9" in str(refused.value)
+    assert "ClawRouter is not running" not in str(refused.value)
     assert files_in(tmp_path) == []
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clawrouter_images import MODELS, ImageData, ImageResponse, InputImageError
+from clawrouter_images import MODELS, ImageClient, ImageData, ImageResponse, InputImageError
 from clawrouter_images.toolkit import (
     MAX_DESCRIPTION_CHARS,
     ImageToolConfig,
@@ -134,10 +135,22 @@ def test_result_text_never_carries_base64() -> None:
         "http://app.localhost/x.png",
     ],
 )
-def test_urls_into_the_local_network_are_refused(url: str) -> None:
+def test_urls_into_the_local_network_are_refused(url: str, png: bytes) -> None:
     """An LLM-chosen URL cannot make the client fetch from this machine or its network."""
-    with pytest.raises(InputImageError, match="private network"):
-        check_local_path(url, [])
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=png)
+
+    http = httpx.Client(transport=httpx.MockTransport(record))
+    with ImageClient("http://127.0.0.1:8402", http_client=http) as client:
+        # The tool policy passes URLs on; the client decides by address when it fetches.
+        image = check_local_path(url, [])
+        with pytest.raises(InputImageError, match="private network"):
+            client.edit("x", image)
+    http.close()
+    assert sent == []
 
 
 @pytest.mark.parametrize(
@@ -149,5 +162,5 @@ def test_urls_into_the_local_network_are_refused(url: str) -> None:
     ],
 )
 def test_public_urls_and_clawrouter_results_are_allowed(url: str) -> None:
-    """Public URLs and ClawRouter's own localised results pass the policy unchanged."""
+    """Public URLs and ClawRouter's own localised results pass the path policy unchanged."""
     assert check_local_path(url, []) == url

@@ -224,13 +224,14 @@ def recorder() -> Recorder:
 @pytest.fixture
 async def recorded_clients(recorder: Recorder) -> AsyncIterator[Clients]:
     transport = recorder.transport()
-    made = Clients(
-        ImageClient(recorder.base_url, http_client=httpx.Client(transport=transport)),
-        AsyncImageClient(recorder.base_url, http_client=httpx.AsyncClient(transport=transport)),
+    sync_http = httpx.Client(transport=transport)
+    async_http = httpx.AsyncClient(transport=transport)
+    yield Clients(
+        ImageClient(recorder.base_url, http_client=sync_http),
+        AsyncImageClient(recorder.base_url, http_client=async_http),
     )
-    yield made
-    made.sync._http.close()
-    await made.aio._http.aclose()
+    sync_http.close()
+    await async_http.aclose()
 
 
 # -- the soak -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from clawrouter_images import (
     PaymentRequiredError,
     RateLimitError,
     ResponseValidationError,
+    SaveError,
     ServiceUnavailableError,
     UpstreamError,
     estimate_cost,
@@ -44,7 +45,7 @@ from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 if TYPE_CHECKING:
     from tests.reliability.conftest import Clients, Mode, Route, Served, Twin
 
-# Where the emulator's result points for the "result host unreachable" case (see refusing_port).
+# Where the emulator's result points for the "result host private" case (see refusing_port).
 UNREACHABLE_PORT = "{refusing_port}"
 MAY_HAVE_BEEN_PAID = r"may have been paid, so it was not retried; check before sending it again"
 DROPPED = r"closed the connection without an answer .* check before sending it again"
@@ -133,7 +134,8 @@ CASES: dict[str, Case] = {
         UpstreamError,
         r"the gateway sent a payment challenge ClawRouter cannot read; update ClawRouter",
         paid=0,
-        charged=True,
+        # ClawRouter gave up before signing anything (clawrouter-api.md section 8).
+        charged=False,
     ),
     "503-service-unavailable": Case(
         Fault("service_unavailable"),
@@ -196,11 +198,14 @@ CASES: dict[str, Case] = {
         charged=True,
         at_save=True,
     ),
-    "result-host-unreachable": Case(
+    # The upstream's URL names a loopback port (nothing listens there): refused by address,
+    # before any connection, and the paid answer's URL is still in the message.
+    "result-host-private": Case(
         Fault("remote_url", url=f"http://127.0.0.1:{UNREACHABLE_PORT}/files/lost.png"),
-        APIConnectionError,
-        r"could not download http://127\.0\.0\.1:\d+/files/lost\.png .* try again, or "
-        r"generate the image again",
+        ResponseValidationError,
+        r"could not download result image http://127\.0\.0\.1:\d+/files/lost\.png: it points "
+        r"into this machine or a private network .* the answer's image URLs: "
+        r"http://127\.0\.0\.1:\d+/files/lost\.png",
         paid=1,
         charged=True,
         at_save=True,
@@ -283,9 +288,15 @@ async def test_fault_through_the_client(
         with pytest.raises(ClawRouterError) as caught:
             await twin.call(route)
     error = caught.value
-    assert type(error) is case.error
+    if case.at_save:
+        # Saving failed after the answer arrived: the error keeps the answer.
+        assert type(error) is SaveError
+        assert type(error.__cause__) is case.error
+        assert error.result is response
+    else:
+        assert type(error) is case.error
     assert re.search(case.advice, error.message), error.message
-    assert error.may_have_been_paid is (case.charged and not case.at_save)
+    assert error.may_have_been_paid is case.charged
     _check_ledger(served, case)
     _check_sleeps(case.fault, case.posts - 1, twin.sleeps)
     assert twin.client.spent_usd == pytest.approx(COSTS[route] if case.charged else 0.0)
@@ -380,7 +391,11 @@ async def test_fault_through_llama_index(
     args = _tool_args(route, uploads)
     output = call_tool(tool, args) if mode == "sync" else await acall_tool(tool, args)
     assert output.is_error
-    assert type(output.exception) is case.error
+    if case.at_save:
+        assert type(output.exception) is SaveError
+        assert type(output.exception.__cause__) is case.error
+    else:
+        assert type(output.exception) is case.error
     assert re.search(case.advice, output.content), output.content
     _check_ledger(served, case)
     _check_sleeps(case.fault, case.posts - 1, clients.sleeps)

@@ -106,7 +106,8 @@ HOSTILE: dict[str, Hostile] = {
     "proc-self-environ": Hostile(lambda out, up: "/proc/self/environ", NOT_AN_IMAGE, OUTSIDE),
     "sparse-10gb": Hostile(lambda out, up: _sparse(out), TOO_LARGE, OUTSIDE),
     "directory": Hostile(lambda out, up: _directory(out), r"is a directory, not an image", OUTSIDE),
-    "symlink-loop": Hostile(lambda out, up: _loop(out), LOOP, LOOP),
+    # Outside: refused on the path's text, before the loop is ever followed.
+    "symlink-loop": Hostile(lambda out, up: _loop(out), LOOP, OUTSIDE),
     "text-named-png": Hostile(lambda out, up: _text(out), NOT_AN_IMAGE, OUTSIDE),
     "dotdot-out-of-the-folder": Hostile(
         lambda out, up: str(up / ".." / "outside" / "photo.png"), None, OUTSIDE
