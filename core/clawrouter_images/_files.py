@@ -38,15 +38,12 @@ def prepare_save_dir(directory: str | os.PathLike[str]) -> Path:
     """
     target = Path(directory).expanduser()
     try:
-        if target.exists() and not target.is_dir():
-            raise InvalidRequestError(
-                f"cannot save into {quote(str(target), 200)}: it exists and is not a folder; "
-                "choose another folder"
-            )
-        target.mkdir(parents=True, exist_ok=True)
-        probe = target / f".write-test-{secrets.token_hex(6)}"
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
+        is_file = target.exists() and not target.is_dir()
+        if not is_file:
+            target.mkdir(parents=True, exist_ok=True)
+            probe = target / f".write-test-{secrets.token_hex(6)}"
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            probe.unlink()
     # OSError: read-only, no permission, a parent that is a file; ValueError: a NUL byte;
     # RuntimeError: ``~user`` for no such user.
     except (OSError, ValueError, RuntimeError) as err:
@@ -55,6 +52,11 @@ def prepare_save_dir(directory: str | os.PathLike[str]) -> Path:
             f"cannot save into {quote(str(target), 200)}: {quote(reason, 200)}; "
             "choose a folder that exists or can be created, and is writable"
         ) from None
+    if is_file:
+        raise InvalidRequestError(
+            f"cannot save into {quote(str(target), 200)}: it exists and is not a folder; "
+            "choose another folder"
+        )
     return target
 
 
