@@ -21,7 +21,7 @@ import os
 import re
 import stat
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -63,9 +63,13 @@ def extension_for(mime: str) -> str:
 class ImageBytes:
     """A checked input image held in memory, with its real type."""
 
-    data: bytes
+    data: bytes = field(repr=False)
     mime: str
     source: str
+
+    def __repr__(self) -> str:
+        # Reprs land in tracebacks and logs: never the image itself.
+        return f"ImageBytes(<{len(self.data):,} bytes>, mime={self.mime!r}, source={quote(self.source, 80)!r})"
 
     @property
     def encoded_length(self) -> int:

@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 GENERATE_TOOL_NAME = "generate_image"
+# Longest result URL shown to the LLM (browsers and CDNs stop well before this).
+_MAX_URL_CHARS = 4096
 EDIT_TOOL_NAME = "edit_image"
 # LlamaIndex refuses longer tool descriptions when converting to OpenAI tools.
 MAX_DESCRIPTION_CHARS = 1024
@@ -343,8 +345,14 @@ class ResultImage:
     """One image for a vision model: bytes with their type, or a URL it can fetch."""
 
     mime_type: str
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     url: str | None = None
+
+    def __repr__(self) -> str:
+        # Reprs land in agent traces and logs: never the image itself.
+        size = "no data" if self.data is None else f"{len(self.data):,} bytes"
+        url = quote(self.url, 80) if self.url else None
+        return f"ResultImage(mime_type={self.mime_type!r}, data=<{size}>, url={url!r})"
 
 
 @dataclass
@@ -370,6 +378,9 @@ def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> 
     lines = [head]
     for index, item in enumerate(response.data):
         url = item.url if item.url and not item.url.startswith("data:") else None
+        if url is not None and len(url) > _MAX_URL_CHARS:
+            # A server-chosen URL this long is no link anyone can use, only a flood of text.
+            url = None
         saved = saved_paths[index] if index < len(saved_paths) else None
         if url:
             lines.append(f"![{alt}]({url})")
