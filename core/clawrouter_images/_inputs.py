@@ -194,7 +194,11 @@ def prepare_input(value: object) -> PreparedInput:
         if text[:5].lower() == "data:":
             return decode_data_uri(text)
         if text.lower().startswith(("http://", "https://")):
-            if httpx.URL(text).host == "":
+            try:
+                host = httpx.URL(text).host
+            except httpx.InvalidURL:  # e.g. 0177.0.0.1: httpx refuses leading zeros
+                raise InputImageError(f"{quote(text, 80)} is not a valid URL") from None
+            if host == "":
                 raise InputImageError(f"URL {quote(text, 80)} has no host")
             return RemoteImage(text)
         if _SCHEME_RE.match(text):

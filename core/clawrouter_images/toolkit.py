@@ -318,7 +318,12 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
     if not _inside(candidate, allowed_roots):
         raise outside
     try:
-        resolved = candidate.resolve(strict=True)
+        # Not strict: a symlink inside pointing at a missing file outside must be refused
+        # as outside, not reported as missing.
+        resolved = candidate.resolve()
+        escaped = not _inside(resolved, allowed_roots)
+        if not escaped:
+            resolved.stat()
     except FileNotFoundError:
         raise InputImageError(
             f"image file not found: {quote(text, 200)}. Ask the user for the correct path (allowed folders: {roots})"
@@ -328,7 +333,7 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
         # strerror, not the OSError itself: that would quote the whole path again.
         reason = quote(str(getattr(err, "strerror", None) or err), 200)
         raise InputImageError(f"cannot read image {quote(text, 200)}: {reason}") from None
-    if not _inside(resolved, allowed_roots):
+    if escaped:
         raise outside
     return str(resolved)
 
