@@ -518,9 +518,10 @@ class _BaseClient:
             raise status_error(response, base_url=self.base_url, model=call.model.id)
         try:
             body = loads_json(response.content)
-        except ValueError:
+        except ValueError as err:
             raise unexpected_body_error(
-                f"its body is not JSON ({quote(response.text, 120)!r})", response.text
+                f"its body is not JSON ({quote(str(err), 80)}: {quote(response.text, 120)!r})",
+                response.text,
             ) from None
         if not isinstance(body, dict):
             raise unexpected_body_error("its body is not a JSON object", body)
@@ -560,7 +561,8 @@ class _BaseClient:
         if 300 <= response.status_code < 400:
             raise self._redirect_error(response)
         if response.status_code >= 400:
-            raise status_error(response, base_url=self.base_url, model=None)
+            # /health is free: no status of it means money left the wallet.
+            raise status_error(response, base_url=self.base_url, model=None, paid_route=False)
         try:
             return Health.model_validate(loads_json(response.content))
         except ValueError:
@@ -939,7 +941,9 @@ class ImageClient(_BaseClient):
         attempt = 0
         while True:
             try:
-                response = self._read(self._http.send(request, stream=True), cap, paid=paid)
+                response = self._read(
+                    self._http.send(request, stream=True, follow_redirects=False), cap, paid=paid
+                )
             except httpx.TransportError as err:
                 delay = self._retry_delay(attempt, err)
                 if delay is None and idempotent and attempt < self.max_retries:
@@ -992,7 +996,9 @@ class ImageClient(_BaseClient):
         target, trusted = self._fetch_target(url, role)
         http = self._http if trusted else self._foreign()
         try:
-            response = http.send(self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True)
+            response = http.send(
+                self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True, follow_redirects=False
+            )
         except httpx.TransportError as err:
             raise self._fetch_failure(err, role, url, trusted) from err
         chunks = self._chunks(response, role, url, cap, started)
@@ -1213,7 +1219,9 @@ class AsyncImageClient(_BaseClient):
         attempt = 0
         while True:
             try:
-                response = await self._read(await http.send(request, stream=True), cap, paid=paid)
+                response = await self._read(
+                    await http.send(request, stream=True, follow_redirects=False), cap, paid=paid
+                )
             except httpx.TransportError as err:
                 delay = self._retry_delay(attempt, err)
                 if delay is None and idempotent and attempt < self.max_retries:
@@ -1258,7 +1266,9 @@ class AsyncImageClient(_BaseClient):
         target, trusted = self._fetch_target(url, role)
         http = await (self._clawrouter() if trusted else self._foreign())
         try:
-            response = await http.send(self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True)
+            response = await http.send(
+                self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True, follow_redirects=False
+            )
         except httpx.TransportError as err:
             raise self._fetch_failure(err, role, url, trusted) from err
         chunks = self._chunks(response, role, url, cap, started)

@@ -359,14 +359,20 @@ def _next_step(status: int, summary: str, details: str, base_url: str, model: st
     return "see the details above"
 
 
-def status_error(response: httpx.Response, *, base_url: str, model: str | None) -> APIStatusError:
-    """Build the error for an error answer from ClawRouter (the one place statuses map to classes)."""
+def status_error(
+    response: httpx.Response, *, base_url: str, model: str | None, paid_route: bool = True
+) -> APIStatusError:
+    """Build the error for an error answer from ClawRouter (the one place statuses map to classes).
+
+    ``paid_route`` is False for routes that never pay (``/health``).
+    """
     status = response.status_code
     body, summary, details = parse_error_body(response.text)
     cls = _STATUS_CLASSES.get(status, APIStatusError)
     said = summary if details is None else f"{summary}: {quote(details)}"
     step = _next_step(status, summary, details or "", base_url, model)
-    unpaid = (details or "").lower().startswith(_UNPAID_DETAILS)
+    unpaid = not paid_route or (details or "").lower().startswith(_UNPAID_DETAILS)
+    step = step if not (unpaid and status in _POSSIBLY_PAID) else _unpaid_step(step)
     return cls(
         f"ClawRouter answered {status} ({quote(said)}) — {step}",
         status_code=status,
@@ -375,6 +381,13 @@ def status_error(response: httpx.Response, *, base_url: str, model: str | None) 
         response=response,
         may_have_been_paid=status in _POSSIBLY_PAID and not unpaid,
     )
+
+
+def _unpaid_step(step: str) -> str:
+    # The generic 500/502/504 advice is about payment; for an unpaid answer say what to do.
+    if "may have been paid" in step:
+        return "nothing was paid; check ClawRouter's log, then try again"
+    return step
 
 
 def not_running_error(base_url: str, err: Exception) -> APIConnectionError:

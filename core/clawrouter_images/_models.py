@@ -18,6 +18,19 @@ from ._exceptions import quote
 # plain defaults instead of pydantic.Field keep pydantic.types from loading at import.
 
 
+def _short(value: Any, depth: int = 0) -> Any:
+    """``value`` for a repr: strings shortened, containers shortened inside, deep ones elided."""
+    if isinstance(value, str):
+        return quote(value, 60)
+    if isinstance(value, (list, tuple, dict)):
+        if depth >= 3:
+            return f"<{type(value).__name__} of {len(value)}>"
+        if isinstance(value, dict):
+            return {key: _short(item, depth + 1) for key, item in list(value.items())[:20]}
+        return [_short(item, depth + 1) for item in value[:20]]
+    return value
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
@@ -47,7 +60,7 @@ class ImageData(BaseModel):
     def __repr_args__(self) -> Any:
         # A repr or a log line must never carry megabytes of image data.
         for name, value in super().__repr_args__():
-            yield name, quote(value, 60) if isinstance(value, str) else value
+            yield name, _short(value)
 
 
 class ImageResponse(BaseModel):
@@ -79,9 +92,9 @@ class ImageResponse(BaseModel):
         return self._saved_paths
 
     def __repr_args__(self) -> Any:
-        # Extra fields from the server may hold base64 too.
+        # Extra fields from the server may hold base64 too, at any depth.
         for name, value in super().__repr_args__():
-            yield name, quote(value, 60) if isinstance(value, str) else value
+            yield name, _short(value)
 
     @property
     def urls(self) -> list[str]:
