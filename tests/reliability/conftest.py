@@ -224,14 +224,12 @@ def recorder() -> Recorder:
 @pytest.fixture
 async def recorded_clients(recorder: Recorder) -> AsyncIterator[Clients]:
     transport = recorder.transport()
-    sync_http = httpx.Client(transport=transport)
-    async_http = httpx.AsyncClient(transport=transport)
-    yield Clients(
-        ImageClient(recorder.base_url, http_client=sync_http),
-        AsyncImageClient(recorder.base_url, http_client=async_http),
-    )
-    sync_http.close()
-    await async_http.aclose()
+    with httpx.Client(transport=transport) as sync_http:
+        async with httpx.AsyncClient(transport=transport) as async_http:
+            yield Clients(
+                ImageClient(recorder.base_url, http_client=sync_http),
+                AsyncImageClient(recorder.base_url, http_client=async_http),
+            )
 
 
 # -- the soak -----------------------------------------------------------------------------
