@@ -421,16 +421,22 @@ class _BaseClient:
             return None
         return f"it sent a {quote(encoding, 40)}-encoded body, which this client never asks for"
 
-    @staticmethod
-    def _complete(response: httpx.Response, body: bytes) -> httpx.Response:
-        """The streamed ``response`` with the ``body`` read from it (raw: identity only)."""
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=body,
-            request=response.request,
-            extensions=response.extensions,
-        )
+    def _capped(self, response: httpx.Response, cap: int, *, paid: bool) -> None:
+        """Make reading ``response`` stop at ``cap`` bytes; refuse a compressed body first.
+
+        With identity encoding the bytes counted off the wire are the bytes kept, so the
+        cap bounds memory.  A transport that hands over a body already in memory
+        (``httpx.MockTransport``) is only measured.
+        """
+        problem = self._check_encoding(response)
+        if problem is not None:
+            raise self._answer_problem(problem, paid=paid)
+        if response.is_stream_consumed:
+            self._over_cap(len(response.content), cap, paid=paid)
+        else:
+            response.stream = _CappedStream(
+                response.stream, lambda size: self._over_cap(size, cap, paid=paid)
+            )
 
     def _answer_problem(self, problem: str, *, paid: bool) -> ResponseValidationError:
         return ResponseValidationError(
@@ -741,6 +747,40 @@ async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
             yield chunk
 
 
+class _CappedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that calls ``check(total)`` after every chunk, so a cap can stop it."""
+
+    def __init__(
+        self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, check: Callable[[int], None]
+    ) -> None:
+        self._stream = stream
+        self._check = check
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert isinstance(self._stream, httpx.SyncByteStream)
+        size = 0
+        for chunk in self._stream:
+            size += len(chunk)
+            self._check(size)
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        assert isinstance(self._stream, httpx.AsyncByteStream)
+        size = 0
+        async for chunk in self._stream:
+            size += len(chunk)
+            self._check(size)
+            yield chunk
+
+    def close(self) -> None:
+        if isinstance(self._stream, httpx.SyncByteStream):
+            self._stream.close()
+
+    async def aclose(self) -> None:
+        if isinstance(self._stream, httpx.AsyncByteStream):
+            await self._stream.aclose()
+
+
 def _count_images(image: object) -> int:
     return len(image) if isinstance(image, (list, tuple)) else 1
 
@@ -968,18 +1008,13 @@ class ImageClient(_BaseClient):
             self._sleep(delay)
 
     def _read(self, response: httpx.Response, cap: int, *, paid: bool) -> httpx.Response:
-        """Read ``response`` whole, raw, counting bytes as they arrive."""
-        body = bytearray()
+        """Read ``response`` whole, counting bytes as they arrive (see ``_capped``)."""
         try:
-            problem = self._check_encoding(response)
-            if problem is not None:
-                raise self._answer_problem(problem, paid=paid)
-            for chunk in _raw(response):
-                body += chunk
-                self._over_cap(len(body), cap, paid=paid)
+            self._capped(response, cap, paid=paid)
+            response.read()
         finally:
             response.close()
-        return self._complete(response, bytes(body))
+        return response
 
     def _foreign(self) -> httpx.Client:
         if self._foreign_http is None:
@@ -1246,18 +1281,13 @@ class AsyncImageClient(_BaseClient):
             await self._sleep(delay)
 
     async def _read(self, response: httpx.Response, cap: int, *, paid: bool) -> httpx.Response:
-        """Read ``response`` whole, raw, counting bytes as they arrive."""
-        body = bytearray()
+        """Read ``response`` whole, counting bytes as they arrive (see ``_capped``)."""
         try:
-            problem = self._check_encoding(response)
-            if problem is not None:
-                raise self._answer_problem(problem, paid=paid)
-            async for chunk in _araw(response):
-                body += chunk
-                self._over_cap(len(body), cap, paid=paid)
+            self._capped(response, cap, paid=paid)
+            await response.aread()
         finally:
             await response.aclose()
-        return self._complete(response, bytes(body))
+        return response
 
     @contextlib.asynccontextmanager
     async def _open(self, url: str, role: str, cap: int) -> AsyncIterator[AsyncIterator[bytes]]:
