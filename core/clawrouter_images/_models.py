@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from ._exceptions import quote
@@ -75,21 +75,12 @@ class ImageResponse(BaseModel):
     size: str | None = None  # the size asked for
     prompt: str | None = None  # the prompt sent
     estimated_cost_usd: float = 0.0  # catalogue estimate, gateway margin included
-    _saved_paths: list[Path] = PrivateAttr(default_factory=list)
+    saved_paths: list[Path] = []  # files written by save(): local state, never from the wire
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_local_state_from_the_wire(cls, data: Any) -> Any:
-        # The notebook preview reads saved files: a server must not be able to name them.
-        if isinstance(data, dict) and "saved_paths" in data:
-            data = {key: value for key, value in data.items() if key != "saved_paths"}
-        return data
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def saved_paths(self) -> list[Path]:
-        """Files written by ``save()`` for this response (local state, never from the wire)."""
-        return self._saved_paths
+    def model_post_init(self, context: Any, /) -> None:
+        # The notebook preview reads saved files: whatever an answer (or any input) says
+        # about them is dropped; only save() fills this list.
+        self.saved_paths = []
 
     def __repr_args__(self) -> Any:
         # Extra fields from the server may hold base64 too, at any depth.

@@ -13,9 +13,10 @@ loopback.  So the rule is decided by *address*, at the moment of connecting:
   (``http://localhost|127.0.0.1|[::1]:<port>/images/<name>``): they are fetched from the
   client's base URL, never from the host and port the text names.
 
-The guard sits in the network backend of the httpx clients this package builds for
-foreign URLs; ``literal_refusal`` applies the same address rule to IP literals before
-anything is sent, which also covers an ``http_client`` the caller injected.
+The guard (``_guard``, loaded with the first foreign client: it needs httpcore) sits in
+the network backend of the httpx clients this package builds for foreign URLs;
+``literal_refusal`` applies the same address rule to IP literals before anything is
+sent, which also covers an ``http_client`` the caller injected.
 """
 
 from __future__ import annotations
@@ -23,16 +24,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterable
 
-import httpcore
 import httpx
 
 from ._constants import IMAGES_PATH_PREFIX
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], list[str]]
-AsyncResolver = Callable[[str, int], Awaitable[list[str]]]
 
 # How ClawRouter writes the URL of an image it stored (clawrouter-api.md section 6).
 CLAWROUTER_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -106,115 +103,6 @@ def literal_refusal(url: httpx.URL) -> str | None:
     return address_refusal(address) if address is not None else None
 
 
-class BlockedAddressError(httpcore.ConnectError):
-    """The host resolves to an address the client must not connect to (httpx: ``ConnectError``)."""
-
-
-def _checked(host: str, addresses: Iterable[str]) -> list[str]:
-    found = list(dict.fromkeys(addresses))
-    if not found:
-        raise httpcore.ConnectError(f"{host} did not resolve to any address")
-    for text in found:
-        reason = address_refusal(ipaddress.ip_address(text.partition("%")[0]))
-        if reason is not None:
-            raise BlockedAddressError(f"{host} resolves to a {reason} address")
-    return found
-
-
-def _getaddrinfo(host: str, port: int) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as err:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
-    return [str(info[4][0]) for info in infos]
-
-
-async def _agetaddrinfo(host: str, port: int) -> list[str]:
-    import anyio  # httpx's own dependency; its resolver works under asyncio and trio
-
-    try:
-        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as err:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
-    return [str(info[4][0]) for info in infos]
-
-
-class GuardedBackend(httpcore.NetworkBackend):
-    """Resolve, check every address, connect to a checked one (TLS still verifies the name)."""
-
-    def __init__(self, inner: httpcore.NetworkBackend, resolve: Resolver = _getaddrinfo) -> None:
-        self._inner = inner
-        self._resolve = resolve
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        error: Exception | None = None
-        for address in _checked(host, self._resolve(host, port)):
-            try:
-                return self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as err:  # try the next checked address
-                error = err
-        raise error or httpcore.ConnectError(host)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise BlockedAddressError("unix sockets are not fetched")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
-    """``GuardedBackend`` for async clients."""
-
-    def __init__(
-        self, inner: httpcore.AsyncNetworkBackend, resolve: AsyncResolver = _agetaddrinfo
-    ) -> None:
-        self._inner = inner
-        self._resolve = resolve
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        error: Exception | None = None
-        for address in _checked(host, await self._resolve(host, port)):
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as err:
-                error = err
-        raise error or httpcore.ConnectError(host)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddressError("unix sockets are not fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
 def blocked(err: BaseException) -> bool:
-    """Whether an httpx error is the address rule refusing a connection."""
-    return isinstance(err.__cause__, BlockedAddressError) or isinstance(err, BlockedAddressError)
+    """Whether an httpx error is the address rule refusing a connection (see ``_guard``)."""
+    return any(getattr(e, "address_rule", False) for e in (err, err.__cause__))

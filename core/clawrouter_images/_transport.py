@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
-from ._network import AsyncGuardedBackend, GuardedBackend
 
 if TYPE_CHECKING:
     import asyncio
@@ -120,6 +119,8 @@ def async_http_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
 
 def sync_foreign_client(timeout: httpx.Timeout) -> httpx.Client:
     """A client for URLs nobody trusted: connects only to public addresses."""
+    from ._guard import GuardedBackend
+
     return httpx.Client(
         **_client_options(timeout),
         transport=_guard(httpx.HTTPTransport(limits=LIMITS), GuardedBackend),
@@ -128,6 +129,8 @@ def sync_foreign_client(timeout: httpx.Timeout) -> httpx.Client:
 
 def async_foreign_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
     """``sync_foreign_client`` for one event loop."""
+    from ._guard import AsyncGuardedBackend
+
     return httpx.AsyncClient(
         **_client_options(timeout),
         transport=_guard(httpx.AsyncHTTPTransport(limits=LIMITS), AsyncGuardedBackend),

@@ -38,7 +38,7 @@ from clawrouter_images import (
     ResponseValidationError,
     SaveError,
 )
-from clawrouter_images._network import AsyncGuardedBackend, BlockedAddressError, GuardedBackend
+from clawrouter_images._guard import AsyncGuardedBackend, BlockedAddressError, GuardedBackend
 from clawrouter_images._transport import async_foreign_client, sync_foreign_client
 from clawrouter_images.emulator import Fault
 from clawrouter_images.toolkit import check_local_path
