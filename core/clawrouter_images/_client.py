@@ -18,6 +18,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -781,6 +782,11 @@ class _CappedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             await self._stream.aclose()
 
 
+def _close_all(clients: list[httpx.Client]) -> None:
+    for client in clients:
+        client.close()
+
+
 def _count_images(image: object) -> int:
     return len(image) if isinstance(image, (list, tuple)) else 1
 
@@ -822,20 +828,15 @@ class ImageClient(_BaseClient):
         # Built on the first foreign URL: most clients only ever talk to ClawRouter.
         self._foreign_http: httpx.Client | None = http_client
         self._sleep: Callable[[float], None] = time.sleep
+        # The clients this one built, closed by close() or when this client is collected.
+        # The finaliser holds them, not only this object: were they part of the same
+        # garbage, their sockets' own finalisers could run first and warn (ResourceWarning).
+        self._owned: list[httpx.Client] = [self._http] if self._owns_http else []
+        self._finalizer = weakref.finalize(self, _close_all, self._owned)
 
     def close(self) -> None:
         self._closed = True
-        if self._owns_http:
-            self._http.close()
-            if self._foreign_http is not None:
-                self._foreign_http.close()
-
-    def __del__(self) -> None:
-        # A client dropped without close() releases its sockets now, instead of leaving
-        # them to warn (ResourceWarning) whenever the garbage collector gets to them.
-        if getattr(self, "_owns_http", False):
-            with contextlib.suppress(Exception):
-                self.close()
+        self._finalizer()
 
     def __enter__(self) -> ImageClient:
         return self
@@ -1021,6 +1022,7 @@ class ImageClient(_BaseClient):
             with self._lock:
                 if self._foreign_http is None:
                     self._foreign_http = sync_foreign_client(self.timeout)
+                    self._owned.append(self._foreign_http)
         return self._foreign_http
 
     @contextlib.contextmanager

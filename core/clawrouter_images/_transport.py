@@ -26,9 +26,10 @@ sockets.  ``PerLoop`` keeps one client per loop and closes it when the loop shut
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -137,7 +138,7 @@ def async_foreign_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
     )
 
 
-async def _closed_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+async def _closed_with_loop(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
     """Suspended for the life of its loop.  The loop's ``shutdown_asyncgens()`` (run by
     ``asyncio.run``, ``asyncio.Runner`` and pytest-asyncio) resumes it to close the
     client while the loop can still close sockets, and the loop's finaliser does the
@@ -159,8 +160,12 @@ class PerLoop:
         self._factory = factory
         self._lock = threading.Lock()
         self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncIterator[None]]
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
         ] = weakref.WeakKeyDictionary()
+        # Dropped without aclose(): each loop still running closes its client.  The
+        # finaliser holds the clients, so they are never part of their owner's garbage,
+        # where their sockets' own finalisers could run first and warn.
+        weakref.finalize(self, _close_soon, self._clients)
 
     async def get(self) -> httpx.AsyncClient:
         import asyncio
@@ -170,7 +175,7 @@ class PerLoop:
         if entry is None or entry[0].is_closed:
             client = self._factory()
             keeper = _closed_with_loop(client)
-            await keeper.__anext__()  # registers it with this loop's shutdown
+            await anext(keeper)  # registers it with this loop's shutdown
             with self._lock:
                 self._clients[loop] = entry = (client, keeper)
         return entry[0]
@@ -182,4 +187,27 @@ class PerLoop:
         with self._lock:
             entry = self._clients.pop(asyncio.get_running_loop(), None)
         if entry is not None:
-            await entry[1].aclose()  # type: ignore[attr-defined]
+            await entry[1].aclose()
+
+
+# Tasks closing dropped clients: the event loop keeps only weak references to tasks.
+_closing: set[Any] = set()
+
+
+def _close_soon(
+    clients: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
+    ],
+) -> None:
+    for loop, (client, keeper) in list(clients.items()):
+        if client.is_closed or loop.is_closed():
+            continue  # closed already, or by its loop's shutdown
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_start_closing, loop, keeper)
+    clients.clear()
+
+
+def _start_closing(loop: asyncio.AbstractEventLoop, keeper: AsyncGenerator[None, None]) -> None:
+    task = loop.create_task(keeper.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)

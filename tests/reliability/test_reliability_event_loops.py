@@ -155,6 +155,34 @@ def test_dropped_clients_tools_and_toolkits_warn_nothing(served: Served, leaks: 
     assert served.paid() == 3
 
 
+class _Cycle:
+    """An object in a reference cycle with a client, as framework objects often are."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+        self.me = self
+
+
+def test_clients_in_reference_cycles_warn_nothing(served: Served, leaks: Leaks) -> None:
+    """Clients collected as part of cyclic garbage close their sockets before those can warn."""
+    for _ in range(5):
+        sync = ImageClient(served.base_url)
+        sync.generate("a lighthouse", **GENERATE_ARGS)
+        _Cycle(sync)
+
+        async def inside_a_loop() -> None:
+            aio = AsyncImageClient(served.base_url)
+            await aio.generate("a lighthouse", **GENERATE_ARGS)
+            _Cycle(aio)
+            gc.collect()  # collected while its loop runs
+            await asyncio.sleep(0)
+
+        asyncio.run(inside_a_loop())
+        del sync
+    assert leaks() == []
+    assert served.paid() == 10
+
+
 def test_closed_async_client_refuses_to_send(served: Served) -> None:
     """After aclose() a client sends nothing more, from any loop, and says why."""
     client = AsyncImageClient(served.base_url)
