@@ -3,7 +3,7 @@
 - ``server``: a scripted ClawRouter behind ``httpx.MockTransport`` that records every request.
 - ``make_twin`` / ``twin``: ``ImageClient`` or ``AsyncImageClient`` (parametrized) behind one
   awaitable API, with the retry sleep replaced by a recorder, so each case is written once.
-- ``transcript``: loads a recorded exchange of the real ClawRouter from ``shared/``.
+- ``transcript`` (from tests/conftest.py): loads a recorded exchange of the real ClawRouter.
 - ``png``: a real 1x1 PNG.
 
 Test modules import the types below only under ``TYPE_CHECKING``; everything used at run
@@ -30,7 +30,6 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgZGIGAAAOAAfXb+R4AAAAAElFTkSuQmCC"
 )
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "clawrouter-transcripts"
 
 Answer = Callable[[httpx.Request], httpx.Response]
 Outcome = Answer | Exception
@@ -262,28 +261,3 @@ def twin(make_twin: MakeTwin, server: Server) -> Twin:
 @pytest.fixture
 def png() -> bytes:
     return PNG
-
-
-@pytest.fixture
-def transcript() -> LoadTranscript:
-    """Load ``shared/clawrouter-transcripts/<name>.json``, or skip when shared/ is absent."""
-
-    def load(name: str) -> dict[str, Any]:
-        path = TRANSCRIPTS / f"{name}.json"
-        if not TRANSCRIPTS.is_dir():
-            pytest.skip(f"recorded transcripts not found at {TRANSCRIPTS.resolve()}")
-        if not path.is_file():
-            pytest.skip(f"transcript {name}.json is not in {TRANSCRIPTS.resolve()}")
-        record = json.loads(path.read_text(encoding="utf-8"))
-        assert isinstance(record, dict)
-        return record
-
-    return load
-
-
-@pytest.fixture
-def transcript_names() -> list[str]:
-    """Names of every recorded transcript, or skip when shared/ is absent."""
-    if not TRANSCRIPTS.is_dir():
-        pytest.skip(f"recorded transcripts not found at {TRANSCRIPTS.resolve()}")
-    return sorted(path.stem for path in TRANSCRIPTS.glob("*.json"))

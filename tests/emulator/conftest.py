@@ -8,7 +8,7 @@
 - ``call_socket``: the same over a real loopback connection, keeping framing headers.
 - ``wire``: the emulator reached in-process (``call``) or on a socket (a module-wide
   ``served`` emulator), parametrized, behind one ``send`` method.
-- ``transcript``: loads a recorded exchange of the real ClawRouter from ``shared/``.
+- ``transcript`` (from tests/conftest.py): loads a recorded exchange of the real ClawRouter.
 - ``make_png``: a real PNG of a given size and colour.
 
 Test modules import the types below only under ``TYPE_CHECKING``; everything used at run
@@ -33,7 +33,6 @@ from PIL import Image
 
 from clawrouter_images.emulator import Emulator, serve
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2].parent / "shared" / "clawrouter-transcripts"
 # The wallet of the recording machine, so bodies that quote it compare equal.
 TRANSCRIPT_WALLET = "0xdB00079cad3e665853Bf766eFe26F4C38cdbdCDA"
 # Small enough that tests waiting on the idle limit stay quick, large enough for a busy CI.
@@ -221,18 +220,6 @@ def emu(tmp_path: Path, home: Path, cwd: Path) -> Iterator[Emulator]:
     )
     yield emulator
     emulator.close()
-
-
-@pytest.fixture
-def transcript() -> LoadTranscript:
-    def load(name: str) -> dict[str, Any]:
-        path = TRANSCRIPTS / f"{name}.json"
-        if not path.is_file():
-            pytest.skip(f"transcript {name} not found: {TRANSCRIPTS} is missing")
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-
-    return load
 
 
 @dataclass

@@ -29,17 +29,11 @@ from clawrouter_images.emulator import Emulator, Fault, FaultKind
 if TYPE_CHECKING:
     from tests.emulator.conftest import LoadTranscript, Raw, Wire
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2].parent / "shared" / "clawrouter-transcripts"
+# The recorded exchanges vendored under tests/ (the same folder tests/conftest.py loads).
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 
 DEVIATIONS = frozenset({"gen-alias-nano-banana", "i2i-image-list-not-converted", "models-list"})
-NAMES = (
-    sorted(p.stem for p in TRANSCRIPTS.glob("*.json") if p.stem not in DEVIATIONS)
-    if TRANSCRIPTS.is_dir()
-    else []
-)
-pytestmark = pytest.mark.skipif(
-    not TRANSCRIPTS.is_dir(), reason=f"recorded transcripts not found at {TRANSCRIPTS}"
-)
+NAMES = sorted(p.stem for p in TRANSCRIPTS.glob("*.json") if p.stem not in DEVIATIONS)
 
 LOCAL_URL = re.compile(r"^http://localhost:(\d+)/images/\d{13}-[0-9a-z]{8}\.(png|jpg|webp)$")
 SEEDED_INPUT = "0000000000000-inputpng.png"
@@ -246,3 +240,8 @@ def test_emulator_answers_like_the_recording(
         assert len(raw.body) == expected["body_length"]
     if wire.base_url is not None:
         _assert_framing(raw, expected, method)
+
+
+def test_every_transcript_is_here() -> None:
+    """The vendored transcripts are all present: a missing folder must fail, not skip."""
+    assert len(NAMES) + len(DEVIATIONS) == 72
