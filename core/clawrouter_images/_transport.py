@@ -166,11 +166,19 @@ class PerLoop:
         # finaliser holds the clients, so they are never part of their owner's garbage,
         # where their sockets' own finalisers could run first and warn.
         weakref.finalize(self, _close_soon, self._clients)
+        self._other: httpx.AsyncClient | None = None
 
     async def get(self) -> httpx.AsyncClient:
         import asyncio
 
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # Not asyncio (trio, which httpx also runs on): one client, as httpx itself
+            # would keep, closed by aclose().
+            if self._other is None or self._other.is_closed:
+                self._other = self._factory()
+            return self._other
         entry = self._clients.get(loop)
         if entry is None or entry[0].is_closed:
             client = self._factory()
@@ -184,8 +192,14 @@ class PerLoop:
         """Close this loop's client now; other loops' close when those loops shut down."""
         import asyncio
 
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._other is not None:
+                await self._other.aclose()
+            return
         with self._lock:
-            entry = self._clients.pop(asyncio.get_running_loop(), None)
+            entry = self._clients.pop(loop, None)
         if entry is not None:
             await entry[1].aclose()
 

@@ -183,6 +183,21 @@ def test_clients_in_reference_cycles_warn_nothing(served: Served, leaks: Leaks) 
     assert served.paid() == 10
 
 
+def test_async_client_on_trio(served: Served, tmp_path: Path) -> None:
+    """httpx runs on trio too: generate and save there, one run after another."""
+    trio = pytest.importorskip("trio")
+    client = AsyncImageClient(served.base_url)
+
+    async def once() -> list[Path]:
+        response = await client.generate("a lighthouse", **GENERATE_ARGS)
+        return await client.save(response, tmp_path)
+
+    assert len(trio.run(once)) == 1
+    assert len(trio.run(once)) == 1
+    trio.run(client.aclose)
+    assert served.paid() == 2
+
+
 def test_closed_async_client_refuses_to_send(served: Served) -> None:
     """After aclose() a client sends nothing more, from any loop, and says why."""
     client = AsyncImageClient(served.base_url)
