@@ -135,7 +135,8 @@ _IMPORTS = {
     "httpx": "import httpx",
     "pydantic (BaseModel)": "from pydantic import BaseModel",
     "httpx + pydantic": "import httpx; from pydantic import BaseModel",
-    "clawrouter_images": "import clawrouter_images",
+    # What a user's first line does: the package itself now loads its names on first use.
+    "clawrouter_images": "from clawrouter_images import ImageClient",
     # The frameworks load lazily: time the classes an integration actually builds on.
     "langchain_core BaseTool, BaseToolkit": "from langchain_core.tools import BaseTool, BaseToolkit",
     "langchain_clawrouter": "import langchain_clawrouter",

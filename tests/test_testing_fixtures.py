@@ -132,3 +132,28 @@ def test_a_users_suite_can_use_the_plugin(
         "-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error"
     )
     result.assert_outcomes(passed=2)
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """The plugin every pytest run loads imports no httpx, pydantic or client until a fixture runs."""
+    import subprocess
+    import sys
+
+    heavy = ("httpx", "pydantic", "clawrouter_images._client", "clawrouter_images.emulator")
+    code = (
+        "import sys, clawrouter_images.testing, clawrouter_images; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_package_names_load_on_first_use() -> None:
+    """Every public name resolves through the lazy package, and dir() lists them all."""
+    for name in clawrouter_images.__all__:
+        assert getattr(clawrouter_images, name) is not None
+    assert set(clawrouter_images.__all__) <= set(dir(clawrouter_images))
+    with pytest.raises(AttributeError):
+        getattr(clawrouter_images, "NoSuchName")  # noqa: B009

@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ._client import AsyncImageClient, ImageClient
-from ._constants import ENV_BASE_URL
-
+# Loaded into every pytest run of every environment this package is installed in: only
+# names here, and the client, httpx and pydantic once a fixture is used.
 if TYPE_CHECKING:
+    from ._client import AsyncImageClient, ImageClient
     from .emulator import Emulator
 
 __all__ = [
@@ -67,6 +67,8 @@ def clawrouter_emulator(tmp_path: Path) -> Iterator[Emulator]:
 @pytest.fixture
 def clawrouter_client(clawrouter_emulator: Emulator) -> Iterator[ImageClient]:
     """An ``ImageClient`` answered in-process by ``clawrouter_emulator`` (retries off)."""
+    from ._client import ImageClient
+
     with (
         clawrouter_emulator.sync_client() as http_client,
         ImageClient(clawrouter_emulator.base_url, max_retries=0, http_client=http_client) as client,
@@ -81,6 +83,8 @@ def clawrouter_async_client(clawrouter_emulator: Emulator) -> AsyncImageClient:
     A plain fixture, so it works without an async pytest plugin; its transport calls the
     emulator directly and holds no connection, so there is nothing to close.
     """
+    from ._client import AsyncImageClient
+
     return AsyncImageClient(
         clawrouter_emulator.base_url,
         max_retries=0,
@@ -93,6 +97,7 @@ def clawrouter_server(
     clawrouter_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     """``clawrouter_emulator`` on a free loopback port, with ``CLAWROUTER_BASE_URL`` set to it."""
+    from ._constants import ENV_BASE_URL
     from .emulator import serve
 
     with serve(clawrouter_emulator, port=0) as base_url:
