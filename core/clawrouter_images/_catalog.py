@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._constants import GATEWAY_MARGIN
+from ._constants import DEFAULT_EDIT_MODEL, DEFAULT_GENERATE_MODEL, GATEWAY_MARGIN
 from ._exceptions import InvalidRequestError, quote
 
 ModelStatus = Literal["available", "delisted", "unavailable"]
@@ -283,6 +283,23 @@ def resolve_model(model: str | ImageModel) -> ImageModel:
         names = ", ".join(f"{m.alias} ({m.id})" for m in _MODELS if m.available)
         raise InvalidRequestError(f"unknown model {quote(repr(model), 80)}; choose one of: {names}")
     return found
+
+
+def editing_models(*, mask: bool = False) -> list[ImageModel]:
+    """The available models that edit images (and, with ``mask=True``, take a mask)."""
+    return [m for m in MODELS.values() if m.available and m.can_edit and (m.can_mask or not mask)]
+
+
+def replacement_for(model: ImageModel, *, editing: bool = False) -> ImageModel:
+    """What to suggest instead of ``model`` when it is refused: its catalogued successor,
+    else the default model (for editing, the default editing model), never ``model`` itself."""
+    if model.replacement:
+        return resolve_model(model.replacement)
+    defaults = (DEFAULT_EDIT_MODEL,) if editing else (DEFAULT_GENERATE_MODEL, DEFAULT_EDIT_MODEL)
+    candidates = [resolve_model(name) for name in defaults] + (
+        editing_models() if editing else [m for m in MODELS.values() if m.available]
+    )
+    return next(m for m in candidates if m.id != model.id)
 
 
 def estimate_cost(model: str | ImageModel, size: str | None = None, n: int = 1) -> float:

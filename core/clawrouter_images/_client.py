@@ -35,7 +35,14 @@ from types import TracebackType
 import httpx
 
 from . import _constants as c
-from ._catalog import ImageModel, estimate_cost, normalize_size, resolve_model
+from ._catalog import (
+    ImageModel,
+    editing_models,
+    estimate_cost,
+    normalize_size,
+    replacement_for,
+    resolve_model,
+)
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -231,10 +238,12 @@ class _BaseClient:
             model or (c.DEFAULT_EDIT_MODEL if editing else c.DEFAULT_GENERATE_MODEL)
         )
         if not found.available:
-            instead = f"; try {found.replacement}" if found.replacement else ""
-            raise InvalidRequestError(f"{found.id} is not available ({found.status_note}){instead}")
+            instead = replacement_for(found, editing=editing).id
+            raise InvalidRequestError(
+                f"{found.id} is not available ({found.status_note}); try {instead}"
+            )
         if editing and not found.can_edit:
-            editors = ", ".join(m.id for m in _editors())
+            editors = ", ".join(m.id for m in editing_models())
             raise InvalidRequestError(f"{found.id} cannot edit images; editing models: {editors}")
         if size is None:
             size = found.default_size
@@ -289,7 +298,7 @@ class _BaseClient:
                 f"{model.id} takes at most {model.max_input_images} input images, not {image_count}"
             )
         if has_mask and not model.can_mask:
-            maskers = ", ".join(m.id for m in _editors() if m.can_mask)
+            maskers = ", ".join(m.id for m in editing_models(mask=True))
             raise InvalidRequestError(
                 f"{model.id} does not take a mask; models with masks: {maskers}"
             )
@@ -522,7 +531,13 @@ class _BaseClient:
         if 300 <= response.status_code < 400:
             raise self._redirect_error(response)
         if response.status_code >= 400:
-            raise status_error(response, base_url=self.base_url, model=call.model.id)
+            editing = call.path == c.IMAGE2IMAGE_PATH
+            raise status_error(
+                response,
+                base_url=self.base_url,
+                model=call.model.id,
+                instead=replacement_for(call.model, editing=editing).id,
+            )
         try:
             body = loads_json(response.content)
         except ValueError as err:
@@ -538,7 +553,7 @@ class _BaseClient:
                 raise unexpected_body_error(
                     f"with a job stub (id={body.get('id')!r}, status={body.get('status')!r}) instead "
                     f"of images: ClawRouter does not wait for {call.model.id} on this route; "
-                    "use openai/gpt-image-1 for edits",
+                    f"use {replacement_for(call.model, editing=True).id} for edits",
                     body,
                 )
             raise unexpected_body_error("with no images in `data`", body)
@@ -690,12 +705,6 @@ def _private_problem(reason: str) -> str:
         f"it points into this machine or a private network ({quote(reason, 80)}), which is "
         "never fetched"
     )
-
-
-def _editors() -> list[ImageModel]:
-    from ._catalog import MODELS
-
-    return [m for m in MODELS.values() if m.can_edit and m.available]
 
 
 def _has_request(err: httpx.TransportError) -> bool:

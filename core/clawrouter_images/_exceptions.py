@@ -310,13 +310,15 @@ def parse_error_body(text: str) -> tuple[object, str, str | None]:
     return body, summary or quote(text) or "(empty body)", details
 
 
-def _next_step(status: int, summary: str, details: str, base_url: str, model: str | None) -> str:
+def _next_step(
+    status: int, summary: str, details: str, base_url: str, model: str | None, instead: str | None
+) -> str:
     """What the user should do about an error answer, in one sentence."""
     text = f"{summary} {details}".lower()
     if "delisted" in text:
-        # Never suggest the model that was just refused.
-        instead = "google/nano-banana" if model == "openai/gpt-image-1" else "openai/gpt-image-1"
-        return f"{model or 'this model'} was delisted upstream; try {instead}"
+        # ``instead`` comes from the catalogue, which never suggests the refused model.
+        step = f"try {instead}" if instead else "choose another model (`clawrouter-images models`)"
+        return f"{model or 'this model'} was delisted upstream; {step}"
     if "fallback chain" in text:
         return (
             f"that path is not one of ClawRouter's image routes; check that the base URL "
@@ -360,17 +362,23 @@ def _next_step(status: int, summary: str, details: str, base_url: str, model: st
 
 
 def status_error(
-    response: httpx.Response, *, base_url: str, model: str | None, paid_route: bool = True
+    response: httpx.Response,
+    *,
+    base_url: str,
+    model: str | None,
+    instead: str | None = None,
+    paid_route: bool = True,
 ) -> APIStatusError:
     """Build the error for an error answer from ClawRouter (the one place statuses map to classes).
 
-    ``paid_route`` is False for routes that never pay (``/health``).
+    ``instead`` is the model to suggest if ``model`` was refused; ``paid_route`` is False
+    for routes that never pay (``/health``).
     """
     status = response.status_code
     body, summary, details = parse_error_body(response.text)
     cls = _STATUS_CLASSES.get(status, APIStatusError)
     said = summary if details is None else f"{summary}: {quote(details)}"
-    step = _next_step(status, summary, details or "", base_url, model)
+    step = _next_step(status, summary, details or "", base_url, model, instead)
     unpaid = not paid_route or (details or "").lower().startswith(_UNPAID_DETAILS)
     step = step if not (unpaid and status in _POSSIBLY_PAID) else _unpaid_step(step)
     return cls(

@@ -279,10 +279,18 @@ def edit_description(config: ImageToolConfig | None = None) -> str:
             "USD per image:",
             _model_lines(offered, default),
             _sizes_by_shape(offered),
-            f"Up to {MAX_INPUT_IMAGES} input images; a mask only with one image and a gpt-image model. "
+            f"Up to {MAX_INPUT_IMAGES} input images; {_mask_rule(offered)} "
             "Returns markdown image links.",
         ]
     )
+
+
+def _mask_rule(offered: list[ImageModel]) -> str:
+    """Which offered models take a mask, from the catalogue."""
+    maskers = [m.alias for m in offered if m.can_mask]
+    if not maskers:
+        return "no offered model takes a mask."
+    return f"a mask only with one image and {' or '.join(maskers)}."
 
 
 # -- file policy ---------------------------------------------------------------------------

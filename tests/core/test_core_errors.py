@@ -296,11 +296,16 @@ async def test_payment_rejected_points_at_wallet_health(
 async def test_delisted_answer_names_the_model_asked(
     twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
-    """A 400 'Delisted' answer names the model that was asked for and suggests gpt-image-1."""
+    """A 400 'Delisted' answer names the model asked for and suggests the catalogue's choice."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-dall-e-3-delisted-400")))
     with pytest.raises(BadRequestError) as info:
         await twin.generate("a red fox", model="cogview")
-    assert "zai/cogview-4 was delisted upstream; try openai/gpt-image-1" in str(info.value)
+    # No successor catalogued for cogview: the default generation model.
+    assert "zai/cogview-4 was delisted upstream; try google/nano-banana" in str(info.value)
+    with pytest.raises(BadRequestError) as info:
+        await twin.generate("a red fox", model="nano-banana")
+    # Never the model that was just refused.
+    assert "google/nano-banana was delisted upstream; try openai/gpt-image-1" in str(info.value)
 
 
 async def test_fallback_chain_answer_blames_the_base_url(
