@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
 from ._client import AsyncImageClient, ImageClient
@@ -49,6 +49,8 @@ __all__ = [
     "EDIT_TOOL_NAME",
     "GENERATE_TOOL_NAME",
     "MAX_DESCRIPTION_CHARS",
+    "EditArgs",
+    "GenerateArgs",
     "ImageToolConfig",
     "ImageToolResult",
     "ImageTools",
@@ -59,6 +61,7 @@ __all__ = [
     "format_result",
     "generate_description",
     "generate_schema",
+    "invalid_arguments",
 ]
 
 GENERATE_TOOL_NAME = "generate_image"
@@ -147,6 +150,45 @@ _MASK_HELP = (
 )
 
 
+class GenerateArgs(BaseModel):
+    """What the LLM passes to ``generate_image``; ``generate_schema`` narrows it per configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    model: str | None = None
+    size: str | None = None
+    n: int = 1
+
+
+class EditArgs(BaseModel):
+    """What the LLM passes to ``edit_image``; ``edit_schema`` narrows it per configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    image: str | list[str]
+    mask: str | None = None
+    model: str | None = None
+    size: str | None = None
+    n: int = 1
+
+
+def invalid_arguments(error: ValidationError) -> str:
+    """The one message, in both frameworks, telling the LLM which argument is wrong and why."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        problem = f"{where}: {item['msg']}"
+        if item["type"] != "missing":
+            # An LLM may pass a whole data URI; echoing it back would flood the context.
+            problem += f" (got {quote(repr(item['input']), 80)})"
+        problems.append(problem)
+    return (
+        "Invalid arguments: " + "; ".join(problems) + ". Call the tool again with valid arguments."
+    )
+
+
 def _model_field(offered: list[ImageModel], default: ImageModel) -> Any:
     names = tuple(m.alias for m in offered)
     # typing caches unions and Literals compare as sets, so a bare ``Literal[names] | None``
@@ -160,13 +202,13 @@ def _model_field(offered: list[ImageModel], default: ImageModel) -> Any:
     )
 
 
-def generate_schema(config: ImageToolConfig | None = None) -> type[BaseModel]:
+def generate_schema(config: ImageToolConfig | None = None) -> type[GenerateArgs]:
     """The pydantic input schema of the generate tool, with the offered models as an enum."""
     config = config or ImageToolConfig()
     offered = config.offered(editing=False)
     return create_model(
         "GenerateImageInput",
-        __config__=ConfigDict(extra="forbid"),
+        __base__=GenerateArgs,
         prompt=(str, Field(description=_PROMPT_HELP, min_length=1)),
         model=_model_field(offered, config.default_for(editing=False)),
         size=(str | None, Field(default=None, description=_SIZE_HELP)),
@@ -174,13 +216,13 @@ def generate_schema(config: ImageToolConfig | None = None) -> type[BaseModel]:
     )
 
 
-def edit_schema(config: ImageToolConfig | None = None) -> type[BaseModel]:
+def edit_schema(config: ImageToolConfig | None = None) -> type[EditArgs]:
     """The pydantic input schema of the edit tool, with the offered editing models as an enum."""
     config = config or ImageToolConfig()
     offered = config.offered(editing=True)
     return create_model(
         "EditImageInput",
-        __config__=ConfigDict(extra="forbid"),
+        __base__=EditArgs,
         prompt=(
             str,
             Field(
@@ -529,6 +571,22 @@ class ImageTools:
             )
             images.append(ResultImage(mime_type=mime, data=data, url=item.url))
         return images
+
+    # Typed entry points: the adapters hand over the validated arguments.
+
+    def run(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
+        """Run the tool whose arguments ``args`` are: the text for the LLM and the artifact."""
+        if isinstance(args, EditArgs):
+            return self.edit(args.prompt, args.image, args.mask, args.model, args.size, args.n)
+        return self.generate(args.prompt, args.model, args.size, args.n)
+
+    async def arun(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
+        """``run`` on the async client."""
+        if isinstance(args, EditArgs):
+            return await self.aedit(
+                args.prompt, args.image, args.mask, args.model, args.size, args.n
+            )
+        return await self.agenerate(args.prompt, args.model, args.size, args.n)
 
     # Sync path (ImageClient).
 

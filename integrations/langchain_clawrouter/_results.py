@@ -11,11 +11,10 @@ from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images.toolkit import ImageToolResult
+from clawrouter_images._exceptions import quote
+from clawrouter_images.toolkit import ImageToolResult, invalid_arguments
 
 ToolContent = str | list[dict[str, object]]
-
-_MAX_SHOWN_INPUT = 80
 
 
 def tool_content(text: str, result: ImageToolResult) -> ToolContent:
@@ -45,27 +44,8 @@ def clawrouter_errors_as_tool_exceptions() -> Iterator[None]:
 
 
 def explain_invalid_arguments(error: Exception) -> str:
-    """A ``handle_validation_error`` that tells the LLM which argument is wrong and why.
-
-    LangChain's own default says only "Tool input validation error", which an LLM
-    cannot act on.
-    """
-    if not isinstance(error, ValidationError):
-        return f"Invalid arguments: {error}. Call the tool again with valid arguments."
-    problems = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "arguments"
-        problem = f"{where}: {item['msg']}"
-        if item["type"] != "missing":
-            problem += f" (got {_shorten(repr(item['input']))})"
-        problems.append(problem)
-    return (
-        "Invalid arguments: " + "; ".join(problems) + ". Call the tool again with valid arguments."
-    )
-
-
-def _shorten(text: str) -> str:
-    # An LLM may pass a whole data URI; echoing it back would flood the context.
-    if len(text) <= _MAX_SHOWN_INPUT:
-        return text
-    return f"{text[:_MAX_SHOWN_INPUT]}…({len(text)} chars)"
+    """A ``handle_validation_error`` with the contract's message, which says which argument
+    is wrong and why (LangChain's default, "Tool input validation error", does not)."""
+    if isinstance(error, ValidationError):
+        return invalid_arguments(error)
+    return f"Invalid arguments: {quote(str(error), 300)}. Call the tool again with valid arguments."

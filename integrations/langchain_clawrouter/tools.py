@@ -5,18 +5,20 @@
 # by benchmarks/bench_tools.py).
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
-from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
-from pydantic import ConfigDict, ValidationError, model_validator
+from langchain_core.tools.base import ToolExceptionHandlerOutput
+from pydantic import ConfigDict, PrivateAttr, ValidationError, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import Self
 
 from clawrouter_images.toolkit import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
+    EditArgs,
+    GenerateArgs,
     ImageToolConfig,
     ImageToolResult,
     edit_description,
@@ -52,20 +54,42 @@ class _ClawRouterImageTool(ClawRouterSettings, BaseTool):
         bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
     ) = explain_invalid_arguments
 
+    _arguments: type[GenerateArgs | EditArgs] = PrivateAttr()
+
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
         config = self._runner.config  # built by ClawRouterSettings._connect, which runs first
         if "description" not in self.model_fields_set:
             self.description = self._describe(config)
+        self._arguments = self._schema(config)
         if self.args_schema is None:
-            self.args_schema = self._schema(config)
+            self.args_schema = self._arguments
         return self
 
     def _describe(self, config: ImageToolConfig) -> str:
         raise NotImplementedError
 
-    def _schema(self, config: ImageToolConfig) -> ArgsSchema:
+    def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
         raise NotImplementedError
+
+    # LangChain validated the arguments against args_schema; the contract's model takes
+    # them as they are (model_construct fills in the defaults of omitted ones).
+
+    def _run(
+        self, run_manager: CallbackManagerForToolRun | None = None, **arguments: Any
+    ) -> ToolOutput:
+        args = self._arguments.model_construct(**arguments)
+        with clawrouter_errors_as_tool_exceptions():
+            text, result = self._runner.run(args)
+        return tool_content(text, result), result
+
+    async def _arun(
+        self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
+    ) -> ToolOutput:
+        args = self._arguments.model_construct(**arguments)
+        with clawrouter_errors_as_tool_exceptions():
+            text, result = await self._runner.arun(args)
+        return tool_content(text, result), result
 
 
 class ClawRouterGenerateImage(_ClawRouterImageTool):
@@ -135,32 +159,8 @@ class ClawRouterGenerateImage(_ClawRouterImageTool):
     def _describe(self, config: ImageToolConfig) -> str:
         return generate_description(config)
 
-    def _schema(self, config: ImageToolConfig) -> ArgsSchema:
+    def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
         return generate_schema(config)
-
-    def _run(
-        self,
-        prompt: str,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-        run_manager: CallbackManagerForToolRun | None = None,
-    ) -> ToolOutput:
-        with clawrouter_errors_as_tool_exceptions():
-            text, result = self._runner.generate(prompt, model, size, n)
-        return tool_content(text, result), result
-
-    async def _arun(
-        self,
-        prompt: str,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> ToolOutput:
-        with clawrouter_errors_as_tool_exceptions():
-            text, result = await self._runner.agenerate(prompt, model, size, n)
-        return tool_content(text, result), result
 
 
 class ClawRouterEditImage(_ClawRouterImageTool):
@@ -241,33 +241,5 @@ class ClawRouterEditImage(_ClawRouterImageTool):
     def _describe(self, config: ImageToolConfig) -> str:
         return edit_description(config)
 
-    def _schema(self, config: ImageToolConfig) -> ArgsSchema:
+    def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
         return edit_schema(config)
-
-    def _run(
-        self,
-        prompt: str,
-        image: str | list[str],
-        mask: str | None = None,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-        run_manager: CallbackManagerForToolRun | None = None,
-    ) -> ToolOutput:
-        with clawrouter_errors_as_tool_exceptions():
-            text, result = self._runner.edit(prompt, image, mask, model, size, n)
-        return tool_content(text, result), result
-
-    async def _arun(
-        self,
-        prompt: str,
-        image: str | list[str],
-        mask: str | None = None,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> ToolOutput:
-        with clawrouter_errors_as_tool_exceptions():
-            text, result = await self._runner.aedit(prompt, image, mask, model, size, n)
-        return tool_content(text, result), result

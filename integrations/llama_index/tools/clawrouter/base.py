@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from clawrouter_images import AsyncImageClient, ImageClient, InvalidRequestError
 from clawrouter_images.toolkit import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
+    EditArgs,
+    GenerateArgs,
     ImageToolConfig,
     ImageToolResult,
     ImageTools,
@@ -25,6 +27,7 @@ from clawrouter_images.toolkit import (
     format_result,
     generate_description,
     generate_schema,
+    invalid_arguments,
 )
 
 try:
@@ -38,6 +41,8 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     ) from err
 
 __all__ = ["ClawRouterImageToolSpec"]
+
+ArgsT = TypeVar("ArgsT", GenerateArgs, EditArgs)
 
 # Each sync tool function and its native async twin, so that no tool ever falls back
 # to running the blocking client in an executor (or the async one in a new loop).
@@ -124,7 +129,7 @@ class ClawRouterImageToolSpec(BaseToolSpec):
                 return_direct=return_direct,
             )
         }
-        self._edit_schema: type[BaseModel] | None = None
+        self._edit_schema: type[EditArgs] | None = None
         if any(model.can_edit for model in self.config.offered(editing=False)):
             self._edit_schema = edit_schema(self.config)
             self._metadata["edit_image"] = ToolMetadata(
@@ -138,64 +143,25 @@ class ClawRouterImageToolSpec(BaseToolSpec):
         ]
 
     # -- the tool functions ---------------------------------------------------------------
-    # FunctionTool passes the LLM's arguments through unchecked, so each function
+    # FunctionTool passes the LLM's arguments through unchecked (and a wrong or missing
+    # one would otherwise be a TypeError), so each function takes them as they come and
     # validates them against the schema the LLM was shown.
 
-    def generate_image(
-        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
-    ) -> ImageToolResult:
+    def generate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt."""
-        args = _validated(self._generate_schema, prompt=prompt, model=model, size=size, n=n)
-        return self._tools.generate(**args)[1]
+        return self._tools.run(_validated(self._generate_schema, arguments))[1]
 
-    async def agenerate_image(
-        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
-    ) -> ImageToolResult:
+    async def agenerate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt (on the async client)."""
-        args = _validated(self._generate_schema, prompt=prompt, model=model, size=size, n=n)
-        return (await self._tools.agenerate(**args))[1]
+        return (await self._tools.arun(_validated(self._generate_schema, arguments)))[1]
 
-    def edit_image(
-        self,
-        prompt: str,
-        image: str | list[str],
-        mask: str | None = None,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-    ) -> ImageToolResult:
+    def edit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (a URL, an allowed local file or an earlier result)."""
-        args = _validated(
-            self._checked_edit_schema(),
-            prompt=prompt,
-            image=image,
-            mask=mask,
-            model=model,
-            size=size,
-            n=n,
-        )
-        return self._tools.edit(**args)[1]
+        return self._tools.run(_validated(self._checked_edit_schema(), arguments))[1]
 
-    async def aedit_image(
-        self,
-        prompt: str,
-        image: str | list[str],
-        mask: str | None = None,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-    ) -> ImageToolResult:
+    async def aedit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (on the async client)."""
-        args = _validated(
-            self._checked_edit_schema(),
-            prompt=prompt,
-            image=image,
-            mask=mask,
-            model=model,
-            size=size,
-            n=n,
-        )
-        return (await self._tools.aedit(**args))[1]
+        return (await self._tools.arun(_validated(self._checked_edit_schema(), arguments)))[1]
 
     def close(self) -> None:
         """Close the sync client this spec built (injected clients are yours to close)."""
@@ -205,7 +171,7 @@ class ClawRouterImageToolSpec(BaseToolSpec):
         """Close both clients this spec built."""
         await self._tools.aclose()
 
-    def _checked_edit_schema(self) -> type[BaseModel]:
+    def _checked_edit_schema(self) -> type[EditArgs]:
         if self._edit_schema is None:
             raise InvalidRequestError(
                 f"no editing model among the configured models {self.config.models}; "
@@ -272,13 +238,9 @@ def _twins(spec: SPEC_FUNCTION_TYPE) -> tuple[str, str]:
     raise ValueError(f"unknown spec function {spec!r}; choose from {sorted(_ASYNC_TWINS)}")
 
 
-def _validated(schema: type[BaseModel], **values: Any) -> dict[str, Any]:
+def _validated(schema: type[ArgsT], values: dict[str, Any]) -> ArgsT:
     """The arguments checked and coerced by ``schema``, or an error the LLM can act on."""
     try:
-        return schema.model_validate(values).model_dump()
+        return schema.model_validate(values)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
-            for error in err.errors()
-        )
-        raise InvalidRequestError(f"invalid tool arguments — {problems}") from None
+        raise InvalidRequestError(invalid_arguments(err)) from None
