@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Mapping
+
+import pytest
 
 import clawrouter_images
 from clawrouter_images import (
@@ -148,3 +151,53 @@ def test_client_constructors_take_the_same_options() -> None:
     assert list(sync) == list(aio)
     for option in ("timeout", "max_retries", "max_cost_usd", "budget_usd", "http_client"):
         assert sync[option].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+# The submodules code outside this repo imports: the agent-tool contract, the emulator and
+# the pytest plugin.  Their __all__ is a contract too.
+SUBMODULE_NAMES = {
+    "clawrouter_images.toolkit": [
+        "EDIT_TOOL_NAME",
+        "GENERATE_TOOL_NAME",
+        "MAX_DESCRIPTION_CHARS",
+        "EditArgs",
+        "GenerateArgs",
+        "ImageToolConfig",
+        "ImageToolResult",
+        "ImageTools",
+        "ResultImage",
+        "check_local_path",
+        "edit_description",
+        "edit_schema",
+        "format_result",
+        "generate_description",
+        "generate_schema",
+        "invalid_arguments",
+    ],
+    "clawrouter_images.emulator": [
+        "DEFAULT_UPSTREAM_HOST",
+        "DEFAULT_WALLET",
+        "FAULT_KINDS",
+        "Emulator",
+        "Fault",
+        "FaultKind",
+        "LedgerEntry",
+        "PaymentChain",
+        "run",
+        "serve",
+    ],
+    "clawrouter_images.testing": [
+        "clawrouter_async_client",
+        "clawrouter_client",
+        "clawrouter_emulator",
+        "clawrouter_server",
+    ],
+}
+
+
+@pytest.mark.parametrize("module_name", list(SUBMODULE_NAMES))
+def test_submodule_surfaces_are_pinned(module_name: str) -> None:
+    """toolkit, emulator and testing export exactly their documented names, all importable."""
+    module = importlib.import_module(module_name)
+    assert list(module.__all__) == SUBMODULE_NAMES[module_name]
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
