@@ -23,7 +23,7 @@ import stat
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import httpx
 
@@ -36,7 +36,30 @@ ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 ImageInputs = ImageInput | Sequence[ImageInput]
 """One image, or a list of 1-4 of them."""
 
-_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+# Any URI scheme ("file:", "ftp://", "javascript:"), but not a Windows drive ("C:\\x.png").
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
+
+ReferenceKind = Literal["url", "data", "path"]
+
+
+def reference_kind(text: str) -> ReferenceKind:
+    """What a text image reference is: an http(s) URL, a data URI or a local path.
+
+    The one classifier for the client and the tools; any other scheme is refused.
+    """
+    head = text[:8].lower()
+    if head.startswith(("http://", "https://")):
+        return "url"
+    if head.startswith("data:"):
+        return "data"
+    if _SCHEME_RE.match(text) and not _DRIVE_RE.match(text):
+        raise InputImageError(
+            f"{quote(text, 80)}: only local paths, http(s) URLs and data URIs are accepted"
+        )
+    return "path"
+
+
 _DATA_URI_RE = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.I)
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
@@ -191,9 +214,10 @@ def prepare_input(value: object) -> PreparedInput:
         return check_image_bytes(bytes(value), "(bytes)")
     if isinstance(value, str):
         text = value.strip()
-        if text[:5].lower() == "data:":
+        kind = reference_kind(text)
+        if kind == "data":
             return decode_data_uri(text)
-        if text.lower().startswith(("http://", "https://")):
+        if kind == "url":
             try:
                 host = httpx.URL(text).host
             except httpx.InvalidURL:  # e.g. 0177.0.0.1: httpx refuses leading zeros
@@ -201,10 +225,6 @@ def prepare_input(value: object) -> PreparedInput:
             if host == "":
                 raise InputImageError(f"URL {quote(text, 80)} has no host")
             return RemoteImage(text)
-        if _SCHEME_RE.match(text):
-            raise InputImageError(
-                f"{quote(text, 80)}: only http(s) URLs, data URIs and local paths are accepted"
-            )
         if not text:
             raise InputImageError("image path is empty")
         return read_image_file(Path(text), text)

@@ -42,7 +42,7 @@ from ._exceptions import (
     quote,
 )
 from ._files import prepare_save_dir
-from ._inputs import sniff_image_type
+from ._inputs import reference_kind, sniff_image_type
 from ._models import ImageResponse
 
 __all__ = [
@@ -70,9 +70,6 @@ _MAX_URL_CHARS = 4096
 EDIT_TOOL_NAME = "edit_image"
 # LlamaIndex refuses longer tool descriptions when converting to OpenAI tools.
 MAX_DESCRIPTION_CHARS = 1024
-
-_URL_PREFIXES = ("http://", "https://")
-_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 @dataclass(frozen=True)
@@ -348,12 +345,8 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
     by the client, by address, when it fetches them.
     """
     text = value.strip()
-    if text.lower().startswith(_URL_PREFIXES) or text[:5].lower() == "data:":
+    if reference_kind(text) != "path":
         return text
-    if _SCHEME_RE.match(text) and not re.match(r"^[a-zA-Z]:[\\/]", text):
-        raise InputImageError(
-            f"{quote(text, 80)}: only local paths, http(s) URLs and data URIs are accepted"
-        )
     roots = ", ".join(str(r) for r in allowed_roots) or "(none)"
     outside = InputImageError(
         f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "

@@ -315,11 +315,18 @@ async def test_bad_item_in_list(twin: Twin, png: bytes, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["file:///etc/passwd", "ftp://example.test/cat.png", "s3://bucket/cat.png"]
+    "uri",
+    [
+        "file:///etc/passwd",
+        "file:/etc/passwd",
+        "ftp://example.test/cat.png",
+        "s3://bucket/cat.png",
+        "javascript:alert(1)",
+    ],
 )
 async def test_other_schemes_refused(twin: Twin, uri: str) -> None:
-    """file:// and other non-http schemes are refused, never read or forwarded."""
-    await _refused(twin, uri, "only http")
+    """file:, other non-http schemes and scheme-like strings are refused, never read or sent."""
+    await _refused(twin, uri, "only local paths, http\\(s\\) URLs and data URIs")
 
 
 async def test_url_without_host_refused(twin: Twin) -> None:

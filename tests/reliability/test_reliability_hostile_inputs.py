@@ -132,21 +132,33 @@ HOSTILE: dict[str, Hostile] = {
 
 URLS: dict[str, tuple[str, str, str]] = {
     # name: (input, what the client says, what the tools say)
-    "file": ("file:///etc/passwd", "only http\\(s\\) URLs", "only local paths, http\\(s\\) URLs"),
+    "file": (
+        "file:///etc/passwd",
+        "only local paths, http\\(s\\) URLs",
+        "only local paths, http\\(s\\) URLs",
+    ),
     "file-upper-case": (
         "  FILE:///etc/hostname",
-        "only http\\(s\\) URLs",
+        "only local paths, http\\(s\\) URLs",
         "only local paths, http\\(s\\) URLs",
     ),
-    "ftp": ("ftp://127.0.0.1/a.png", "only http\\(s\\) URLs", "only local paths, http\\(s\\) URLs"),
+    "ftp": (
+        "ftp://127.0.0.1/a.png",
+        "only local paths, http\\(s\\) URLs",
+        "only local paths, http\\(s\\) URLs",
+    ),
     "gopher": (
         "gopher://127.0.0.1:70/1",
-        "only http\\(s\\) URLs",
+        "only local paths, http\\(s\\) URLs",
         "only local paths, http\\(s\\) URLs",
     ),
-    "ssh": ("ssh://git@127.0.0.1/x.png", "only http\\(s\\) URLs", "only local paths, http"),
-    # The client takes anything without "://" for a path; the tools know it is a scheme.
-    "javascript": ("javascript:alert(1)", "image file not found", "only local paths, http"),
+    "ssh": (
+        "ssh://git@127.0.0.1/x.png",
+        "only local paths, http\\(s\\) URLs",
+        "only local paths, http",
+    ),
+    # One classifier for the client and the tools: a scheme without "://" is a scheme too.
+    "javascript": ("javascript:alert(1)", "only local paths, http", "only local paths, http"),
     "data-text-html": (
         "data:text/html;base64," + base64.b64encode(b"<script>alert(1)</script>").decode(),
         "data URI of type 'text/html' is not an image",
