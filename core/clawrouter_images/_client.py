@@ -463,7 +463,67 @@ class _BaseClient:
         if size > cap:
             raise self._answer_problem(f"its body is larger than {cap:,} bytes", paid=paid)
 
+    @contextlib.contextmanager
+    def _paying(self, call: _Call) -> Iterator[None]:
+        """The bracket around every paid call: reserve the estimate, then settle it as paid
+        unless the error says it cannot have been; nothing escapes untyped once sent."""
+        self._reserve(call)
+        paid = True
+        try:
+            yield
+        except ClawRouterError as err:
+            paid = err.may_have_been_paid
+            raise
+        except Exception as err:
+            raise after_send_error(self.base_url, err) from err
+        finally:
+            self._settle(call, paid)
+
+    @staticmethod
+    def _edit_fields(
+        image: object, images: list[ImageBytes], mask: ImageBytes | None
+    ) -> dict[str, list[ImageBytes] | ImageBytes]:
+        """The image fields of an edit: a list stays a list, one image is sent alone."""
+        fields: dict[str, list[ImageBytes] | ImageBytes] = {
+            "image": images if isinstance(image, (list, tuple)) else images[0]
+        }
+        if mask is not None:
+            fields["mask"] = mask
+        return fields
+
     # -- retry decision -------------------------------------------------------------------
+
+    def _next_delay(
+        self,
+        request: httpx.Request,
+        attempt: int,
+        outcome: httpx.Response | httpx.TransportError,
+        *,
+        idempotent: bool,
+    ) -> float | None:
+        """After one attempt: seconds to wait before the next, or None to take ``outcome``.
+
+        A transport error that is not retried is raised here, translated.
+        """
+        delay = self._retry_delay(attempt, outcome)
+        if isinstance(outcome, httpx.TransportError):
+            # A request that cannot be paid (health) may also retry what a paid one must not.
+            if delay is None and idempotent and attempt < self.max_retries:
+                delay = self._backoff(attempt)
+            if delay is None:
+                raise self._error(outcome) from outcome
+            log.info(
+                "retrying %s %s in %.2fs after %r", request.method, request.url, delay, outcome
+            )
+        elif delay is not None:
+            log.info(
+                "retrying %s %s in %.2fs after %d",
+                request.method,
+                request.url,
+                delay,
+                outcome.status_code,
+            )
+        return delay
 
     def _retry_delay(self, attempt: int, outcome: httpx.Response | Exception) -> float | None:
         """Seconds to wait before sending again, or None to stop.
@@ -913,12 +973,8 @@ class ImageClient(_BaseClient):
             has_mask=mask is not None,
         )
         images = [self._fetch_input(item) for item in prepare_inputs(image)]
-        fields: dict[str, list[ImageBytes] | ImageBytes] = {
-            "image": images if isinstance(image, (list, tuple)) else images[0]
-        }
-        if mask is not None:
-            fields["mask"] = self._fetch_input(prepare_input(mask))
-        return self._execute(call, fields)
+        checked_mask = self._fetch_input(prepare_input(mask)) if mask is not None else None
+        return self._execute(call, self._edit_fields(image, images, checked_mask))
 
     def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
@@ -970,19 +1026,9 @@ class ImageClient(_BaseClient):
         self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> ImageResponse:
         request = self._request(call, images)
-        self._reserve(call)
-        paid = True
-        try:
+        with self._paying(call):
             response = self._send(request, idempotent=False, cap=self._answer_cap(call), paid=True)
             return self._result(call, response)
-        except ClawRouterError as err:
-            paid = err.may_have_been_paid
-            raise
-        # Once the request may have left, nothing may escape untyped or unmarked as paid.
-        except Exception as err:
-            raise after_send_error(self.base_url, err) from err
-        finally:
-            self._settle(call, paid)
 
     def _send(
         self, request: httpx.Request, *, idempotent: bool, cap: int, paid: bool
@@ -990,30 +1036,17 @@ class ImageClient(_BaseClient):
         self._check_open()
         attempt = 0
         while True:
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = self._read(
+                outcome = self._read(
                     self._http.send(request, stream=True, follow_redirects=False), cap, paid=paid
                 )
             except httpx.TransportError as err:
-                delay = self._retry_delay(attempt, err)
-                if delay is None and idempotent and attempt < self.max_retries:
-                    delay = self._backoff(attempt)
-                if delay is None:
-                    raise self._error(err) from err
-                log.info(
-                    "retrying %s %s in %.2fs after %r", request.method, request.url, delay, err
-                )
-            else:
-                delay = self._retry_delay(attempt, response)
-                if delay is None:
-                    return response
-                log.info(
-                    "retrying %s %s in %.2fs after %d",
-                    request.method,
-                    request.url,
-                    delay,
-                    response.status_code,
-                )
+                outcome = err
+            delay = self._next_delay(request, attempt, outcome, idempotent=idempotent)
+            if delay is None:
+                assert isinstance(outcome, httpx.Response)  # errors were raised
+                return outcome
             attempt += 1
             self._sleep(delay)
 
@@ -1183,12 +1216,8 @@ class AsyncImageClient(_BaseClient):
             has_mask=mask is not None,
         )
         images = [await self._fetch_input(item) for item in prepare_inputs(image)]
-        fields: dict[str, list[ImageBytes] | ImageBytes] = {
-            "image": images if isinstance(image, (list, tuple)) else images[0]
-        }
-        if mask is not None:
-            fields["mask"] = await self._fetch_input(prepare_input(mask))
-        return await self._execute(call, fields)
+        checked_mask = await self._fetch_input(prepare_input(mask)) if mask is not None else None
+        return await self._execute(call, self._edit_fields(image, images, checked_mask))
 
     async def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
@@ -1242,21 +1271,11 @@ class AsyncImageClient(_BaseClient):
         self, call: _Call, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> ImageResponse:
         request = self._request(call, images)
-        self._reserve(call)
-        paid = True
-        try:
+        with self._paying(call):
             response = await self._send(
                 request, idempotent=False, cap=self._answer_cap(call), paid=True
             )
             return self._result(call, response)
-        except ClawRouterError as err:
-            paid = err.may_have_been_paid
-            raise
-        # Once the request may have left, nothing may escape untyped or unmarked as paid.
-        except Exception as err:
-            raise after_send_error(self.base_url, err) from err
-        finally:
-            self._settle(call, paid)
 
     async def _send(
         self, request: httpx.Request, *, idempotent: bool, cap: int, paid: bool
@@ -1264,30 +1283,17 @@ class AsyncImageClient(_BaseClient):
         http = await self._clawrouter()
         attempt = 0
         while True:
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = await self._read(
+                outcome = await self._read(
                     await http.send(request, stream=True, follow_redirects=False), cap, paid=paid
                 )
             except httpx.TransportError as err:
-                delay = self._retry_delay(attempt, err)
-                if delay is None and idempotent and attempt < self.max_retries:
-                    delay = self._backoff(attempt)
-                if delay is None:
-                    raise self._error(err) from err
-                log.info(
-                    "retrying %s %s in %.2fs after %r", request.method, request.url, delay, err
-                )
-            else:
-                delay = self._retry_delay(attempt, response)
-                if delay is None:
-                    return response
-                log.info(
-                    "retrying %s %s in %.2fs after %d",
-                    request.method,
-                    request.url,
-                    delay,
-                    response.status_code,
-                )
+                outcome = err
+            delay = self._next_delay(request, attempt, outcome, idempotent=idempotent)
+            if delay is None:
+                assert isinstance(outcome, httpx.Response)  # errors were raised
+                return outcome
             attempt += 1
             await self._sleep(delay)
 
