@@ -565,43 +565,31 @@ class ImageTools:
             images.append(ResultImage(mime_type=mime, data=data, url=item.url))
         return images
 
-    # Typed entry points: the adapters hand over the validated arguments.
+    # Typed entry points: the adapters hand over the validated arguments, and the same
+    # preparation (policy, save folder) runs before either client is called.
+
+    def _prepared(self, args: GenerateArgs | EditArgs) -> tuple[dict[str, Any], Path | None]:
+        if isinstance(args, EditArgs):
+            kwargs = self.edit_kwargs(
+                args.prompt, args.image, args.mask, args.model, args.size, args.n
+            )
+        else:
+            kwargs = self.generate_kwargs(args.prompt, args.model, args.size, args.n)
+        return kwargs, self._save_dir()
 
     def run(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
         """Run the tool whose arguments ``args`` are: the text for the LLM and the artifact."""
+        kwargs, directory = self._prepared(args)
         if isinstance(args, EditArgs):
-            return self.edit(args.prompt, args.image, args.mask, args.model, args.size, args.n)
-        return self.generate(args.prompt, args.model, args.size, args.n)
-
-    async def arun(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
-        """``run`` on the async client."""
-        if isinstance(args, EditArgs):
-            return await self.aedit(
-                args.prompt, args.image, args.mask, args.model, args.size, args.n
-            )
-        return await self.agenerate(args.prompt, args.model, args.size, args.n)
-
-    # Sync path (ImageClient).
-
-    def generate(
-        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
-    ) -> tuple[str, ImageToolResult]:
-        kwargs = self.generate_kwargs(prompt, model, size, n)
-        directory = self._save_dir()
+            return self._finish(self.client.edit(**kwargs), directory)
         return self._finish(self.client.generate(**kwargs), directory)
 
-    def edit(
-        self,
-        prompt: str,
-        image: str | list[str],
-        mask: str | None = None,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-    ) -> tuple[str, ImageToolResult]:
-        kwargs = self.edit_kwargs(prompt, image, mask, model, size, n)
-        directory = self._save_dir()
-        return self._finish(self.client.edit(**kwargs), directory)
+    async def arun(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
+        """``run`` on the async client (never a thread hop to the sync one)."""
+        kwargs, directory = self._prepared(args)
+        if isinstance(args, EditArgs):
+            return await self._afinish(await self.async_client.edit(**kwargs), directory)
+        return await self._afinish(await self.async_client.generate(**kwargs), directory)
 
     def _finish(
         self, response: ImageResponse, directory: Path | None
@@ -616,28 +604,6 @@ class ImageTools:
         except Exception as err:
             _raise_kept(err, response, paths)
         return format_result(response, paths), ImageToolResult(response, paths, images)
-
-    # Async path (AsyncImageClient).
-
-    async def agenerate(
-        self, prompt: str, model: str | None = None, size: str | None = None, n: int = 1
-    ) -> tuple[str, ImageToolResult]:
-        kwargs = self.generate_kwargs(prompt, model, size, n)
-        directory = self._save_dir()
-        return await self._afinish(await self.async_client.generate(**kwargs), directory)
-
-    async def aedit(
-        self,
-        prompt: str,
-        image: str | list[str],
-        mask: str | None = None,
-        model: str | None = None,
-        size: str | None = None,
-        n: int = 1,
-    ) -> tuple[str, ImageToolResult]:
-        kwargs = self.edit_kwargs(prompt, image, mask, model, size, n)
-        directory = self._save_dir()
-        return await self._afinish(await self.async_client.edit(**kwargs), directory)
 
     async def _afinish(
         self, response: ImageResponse, directory: Path | None
