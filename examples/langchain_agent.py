@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         model: Any = "openai:gpt-4.1-mini"  # any LangChain chat model, or "provider:model"
         base_url = None  # CLAWROUTER_BASE_URL, else http://127.0.0.1:8402
         if args.emulator:
-            from clawrouter_images.demo import scripted_chat_model
             from clawrouter_images.emulator import Emulator, serve
+            from clawrouter_images_demo import scripted_chat_model
 
             base_url = stack.enter_context(serve(stack.enter_context(Emulator()), port=0))
             model = scripted_chat_model()  # makes the tool calls a real model would

@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.ExitStack() as stack:
         if args.emulator:
-            from clawrouter_images.demo import scripted_llm
             from clawrouter_images.emulator import Emulator, serve
+            from clawrouter_images_demo import scripted_llm
 
             base_url = stack.enter_context(serve(stack.enter_context(Emulator()), port=0))
             llm: Any = scripted_llm()  # makes the tool calls a real model would

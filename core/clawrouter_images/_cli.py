@@ -341,7 +341,7 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    with _emulator_extra():
+    with _needs_extra("emulator", "the emulator"):
         from .emulator import Emulator
 
     stop = threading.Event()
@@ -388,7 +388,10 @@ def _on_sigterm(action: Callable[[], None]) -> Iterator[None]:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import FRAMEWORKS, run_demo  # imports LangChain and LlamaIndex when it runs
+    # The demo lives beside the adapters (it imports both), in its own package; it imports
+    # LangChain and LlamaIndex only when it runs.
+    with _needs_extra("demo", "the demo"):
+        from clawrouter_images_demo import FRAMEWORKS, run_demo
 
     return run_demo(
         output=args.output,
@@ -419,7 +422,7 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
         with ImageClient(args.base_url, max_cost_usd=max_cost) as client:
             yield client
         return
-    with _emulator_extra():
+    with _needs_extra("emulator", "the emulator"):
         from .emulator import Emulator
 
     with (
@@ -431,16 +434,17 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
 
 
 @contextlib.contextmanager
-def _emulator_extra() -> Iterator[None]:
-    """Wrap the import of the emulator, an optional extra imported only when asked for."""
+def _needs_extra(extra: str, what: str) -> Iterator[None]:
+    """Wrap the import of an optional part, imported only when asked for: one line naming
+    the extra to install instead of a traceback."""
     try:
         yield
     except ImportError as err:
         # The emulator's own guard re-raises the missing package's error as its cause.
         missing = err.__cause__ if isinstance(err.__cause__, ImportError) else err
         raise _CommandError(
-            f"the emulator needs the [emulator] extra (cannot import {missing.name or 'it'}): "
-            'pip install "clawrouter-images[emulator]"'
+            f"{what} needs the [{extra}] extra (cannot import {missing.name or 'it'}): "
+            f'pip install "clawrouter-images[{extra}]"'
         ) from None
 
 

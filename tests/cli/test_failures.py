@@ -144,6 +144,18 @@ def test_missing_emulator_extra_names_the_fix(
     assert EMULATOR_FIX in _one_error_line(err)
 
 
+def test_missing_demo_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the demo package: one line with the [demo] extra's pip command, exit 1."""
+    monkeypatch.setitem(sys.modules, "clawrouter_images_demo", None)
+    code = main(["demo", "-o", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert 'pip install "clawrouter-images[demo]"' in _one_error_line(err)
+
+
 @pytest.mark.skipif(
     sys.platform == "win32", reason="Windows' SO_REUSEADDR lets a second socket take the port"
 )

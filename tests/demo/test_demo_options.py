@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clawrouter_images.demo import (
+from clawrouter_images_demo import (
     STEPS,
     _langchain,
     _llm,
@@ -18,8 +18,8 @@ from clawrouter_images.demo import (
     scripted_chat_model,
     scripted_llm,
 )
-from clawrouter_images.demo._langchain import ScriptedChatModel
-from clawrouter_images.demo._llm import PROVIDERS, LLMChoice
+from clawrouter_images_demo._langchain import ScriptedChatModel
+from clawrouter_images_demo._llm import PROVIDERS, LLMChoice
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,7 +44,7 @@ class _OwnChoiceLLM(LLMChoice):
         return ScriptedChatModel(steps=_steps_with("portrait", model="nano-banana"))
 
     def llamaindex_llm(self) -> Any:
-        from clawrouter_images.demo._llamaindex import scripted_llm
+        from clawrouter_images_demo._llamaindex import scripted_llm
 
         return scripted_llm(_steps_with("portrait", model="nano-banana"))
 
@@ -237,9 +237,9 @@ def test_scripted_models_draw_any_other_request() -> None:
 
 
 def test_importing_the_demo_imports_no_framework() -> None:
-    """``import clawrouter_images.demo`` (and the testing plugin) loads neither framework nor the emulator."""
+    """``import clawrouter_images_demo`` (and the testing plugin) loads neither framework nor the emulator."""
     code = (
-        "import sys, clawrouter_images.demo, clawrouter_images.testing; "
+        "import sys, clawrouter_images_demo, clawrouter_images.testing; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'langchain', 'langchain_core', 'llama_index', 'starlette'}))"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._catalog import estimate_cost
-from .._client import AsyncImageClient, ImageClient
-from .._constants import ENV_BASE_URL
+from clawrouter_images import AsyncImageClient, ImageClient, estimate_cost
+from clawrouter_images._constants import ENV_BASE_URL
+
 from ._gallery import FRAMEWORK_LABELS, RunInfo, format_table, write_gallery
 from ._llm import LLMSetupError, choose_llm
 from ._script import (
@@ -144,7 +144,7 @@ def _check_frameworks(frameworks: Sequence[str]) -> None:
 
 def _check_emulator() -> None:
     try:
-        from .. import emulator  # noqa: F401 - its ImportError names the extra to install
+        from clawrouter_images import emulator  # noqa: F401 - its ImportError names the extra to install
     except ImportError as err:
         raise DemoSetupError(
             f"{err} (or point the demo at a running ClawRouter with --base-url)"
@@ -172,7 +172,7 @@ def _place(base_url: str | None, budget: float) -> Iterator[_Place]:
             async_client=lambda: AsyncImageClient(base_url, budget_usd=budget),
         )
         return
-    from ..emulator import Emulator  # the [emulator] extra
+    from clawrouter_images.emulator import Emulator  # the [emulator] extra
 
     with (
         tempfile.TemporaryDirectory(prefix="clawrouter-demo-") as image_dir,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .._catalog import MODELS, format_usd, resolve_model
-from .._exceptions import InvalidRequestError
-from ..toolkit import EDIT_TOOL_NAME, GENERATE_TOOL_NAME, ImageToolResult
+from clawrouter_images import MODELS, InvalidRequestError, resolve_model
+from clawrouter_images._catalog import format_usd
+from clawrouter_images.toolkit import EDIT_TOOL_NAME, GENERATE_TOOL_NAME, ImageToolResult
 
 IMAGE_SLOT = "{image}"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .._catalog import resolve_model
-from .._exceptions import InvalidRequestError
+from clawrouter_images import InvalidRequestError, resolve_model
+
 from ._script import StepOutcome, ToolCallRecord, cost_text
 
 FRAMEWORK_LABELS = {"langchain": "LangChain", "llamaindex": "LlamaIndex"}
