@@ -141,8 +141,8 @@ def async_foreign_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
 async def _closed_with_loop(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
     """Suspended for the life of its loop.  The loop's ``shutdown_asyncgens()`` (run by
     ``asyncio.run``, ``asyncio.Runner`` and pytest-asyncio) resumes it to close the
-    client while the loop can still close sockets, and the loop's finaliser does the
-    same if the generator is dropped first."""
+    client while the loop can still close sockets; if its ``PerLoop`` is dropped first,
+    ``_close_soon`` has the loop close it."""
     try:
         yield
     finally:
