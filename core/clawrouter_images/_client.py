@@ -20,11 +20,9 @@ import threading
 import time
 import weakref
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
-    Generator,
     Iterator,
     Mapping,
 )
@@ -435,18 +433,12 @@ class _BaseClient:
         """Make reading ``response`` stop at ``cap`` bytes; refuse a compressed body first.
 
         With identity encoding the bytes counted off the wire are the bytes kept, so the
-        cap bounds memory.  A transport that hands over a body already in memory
-        (``httpx.MockTransport``) is only measured.
+        cap bounds memory.
         """
         problem = self._check_encoding(response)
         if problem is not None:
             raise self._answer_problem(problem, paid=paid)
-        if response.is_stream_consumed:
-            self._over_cap(len(response.content), cap, paid=paid)
-        else:
-            response.stream = _CappedStream(
-                response.stream, lambda size: self._over_cap(size, cap, paid=paid)
-            )
+        _meter(response, lambda size: self._over_cap(size, cap, paid=paid))
 
     def _answer_problem(self, problem: str, *, paid: bool) -> ResponseValidationError:
         return ResponseValidationError(
@@ -800,21 +792,16 @@ async def _async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _raw(response: httpx.Response) -> Iterator[bytes]:
-    """The body as it came off the wire.  A transport may hand over a body already in
-    memory (``httpx.MockTransport`` does); it is taken as one chunk."""
-    if response.is_stream_consumed:
-        yield response.content
-    else:
-        yield from response.iter_raw(c.DOWNLOAD_CHUNK_BYTES)
+def _meter(response: httpx.Response, check: Callable[[int], None]) -> None:
+    """Have ``check(total)`` called as ``response``'s body arrives, whichever way it is read.
 
-
-async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    A transport may hand over a body already in memory (``httpx.MockTransport`` does):
+    that one is checked once, whole.
+    """
     if response.is_stream_consumed:
-        yield response.content
+        check(len(response.content))
     else:
-        async for chunk in response.aiter_raw(c.DOWNLOAD_CHUNK_BYTES):
-            yield chunk
+        response.stream = _CappedStream(response.stream, check)
 
 
 class _CappedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -1080,24 +1067,16 @@ class ImageClient(_BaseClient):
             )
         except httpx.TransportError as err:
             raise self._fetch_failure(err, role, url, trusted) from err
-        chunks = self._chunks(response, role, url, cap, started)
         try:
+            # The status check refuses any encoding but identity, so the bytes metered are
+            # the bytes kept.
             self._fetch_status(response, role, url)
-            yield chunks
+            _meter(response, lambda size: self._fetch_progress(role, url, size, cap, started))
+            yield response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES)
         except httpx.TransportError as err:  # the body broke off while it was being read
             raise self._fetch_failure(err, role, url, trusted) from err
         finally:
-            chunks.close()
             response.close()
-
-    def _chunks(
-        self, response: httpx.Response, role: str, url: str, cap: int, started: float
-    ) -> Generator[bytes, None, None]:
-        size = 0
-        for chunk in _raw(response):
-            size += len(chunk)
-            self._fetch_progress(role, url, size, cap, started)
-            yield chunk
 
     def _fetch(self, url: str, role: str, cap: int) -> bytes:
         body = bytearray()
@@ -1318,24 +1297,14 @@ class AsyncImageClient(_BaseClient):
             )
         except httpx.TransportError as err:
             raise self._fetch_failure(err, role, url, trusted) from err
-        chunks = self._chunks(response, role, url, cap, started)
         try:
-            self._fetch_status(response, role, url)
-            yield chunks
+            self._fetch_status(response, role, url)  # identity only: see ImageClient._open
+            _meter(response, lambda size: self._fetch_progress(role, url, size, cap, started))
+            yield response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES)
         except httpx.TransportError as err:  # the body broke off while it was being read
             raise self._fetch_failure(err, role, url, trusted) from err
         finally:
-            await chunks.aclose()
             await response.aclose()
-
-    async def _chunks(
-        self, response: httpx.Response, role: str, url: str, cap: int, started: float
-    ) -> AsyncGenerator[bytes, None]:
-        size = 0
-        async for chunk in _araw(response):
-            size += len(chunk)
-            self._fetch_progress(role, url, size, cap, started)
-            yield chunk
 
     async def _fetch(self, url: str, role: str, cap: int) -> bytes:
         body = bytearray()
