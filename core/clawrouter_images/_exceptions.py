@@ -311,7 +311,14 @@ def parse_error_body(text: str) -> tuple[object, str, str | None]:
 
 
 def _next_step(
-    status: int, summary: str, details: str, base_url: str, model: str | None, instead: str | None
+    status: int,
+    summary: str,
+    details: str,
+    base_url: str,
+    model: str | None,
+    instead: str | None,
+    *,
+    paid: bool,
 ) -> str:
     """What the user should do about an error answer, in one sentence."""
     text = f"{summary} {details}".lower()
@@ -353,6 +360,8 @@ def _next_step(
     if status == 503:
         return "ClawRouter is unavailable; wait a little and try again"
     if status in _POSSIBLY_PAID:
+        if not paid:
+            return "nothing was paid; check ClawRouter's log, then try again"
         return (
             "the request may have been paid, so it was not retried; check before sending it again"
         )
@@ -378,24 +387,20 @@ def status_error(
     body, summary, details = parse_error_body(response.text)
     cls = _STATUS_CLASSES.get(status, APIStatusError)
     said = summary if details is None else f"{summary}: {quote(details)}"
-    step = _next_step(status, summary, details or "", base_url, model, instead)
-    unpaid = not paid_route or (details or "").lower().startswith(_UNPAID_DETAILS)
-    step = step if not (unpaid and status in _POSSIBLY_PAID) else _unpaid_step(step)
+    paid = (
+        paid_route
+        and status in _POSSIBLY_PAID
+        and not (details or "").lower().startswith(_UNPAID_DETAILS)
+    )
+    step = _next_step(status, summary, details or "", base_url, model, instead, paid=paid)
     return cls(
         f"ClawRouter answered {status} ({quote(said)}) — {step}",
         status_code=status,
         body=body,
         details=details,
         response=response,
-        may_have_been_paid=status in _POSSIBLY_PAID and not unpaid,
+        may_have_been_paid=paid,
     )
-
-
-def _unpaid_step(step: str) -> str:
-    # The generic 500/502/504 advice is about payment; for an unpaid answer say what to do.
-    if "may have been paid" in step:
-        return "nothing was paid; check ClawRouter's log, then try again"
-    return step
 
 
 def not_running_error(base_url: str, err: Exception) -> APIConnectionError:
