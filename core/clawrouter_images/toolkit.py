@@ -171,16 +171,22 @@ class EditArgs(BaseModel):
     n: int = 1
 
 
-def invalid_arguments(error: ValidationError) -> str:
-    """The one message, in both frameworks, telling the LLM which argument is wrong and why."""
-    problems = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "arguments"
-        problem = f"{where}: {item['msg']}"
-        if item["type"] != "missing":
-            # An LLM may pass a whole data URI; echoing it back would flood the context.
-            problem += f" (got {quote(repr(item['input']), 80)})"
-        problems.append(problem)
+def invalid_arguments(error: Exception) -> str:
+    """The one message, in both frameworks, telling the LLM which argument is wrong and why.
+
+    Framework defaults ("Tool input validation error") give an LLM nothing to act on.
+    """
+    if not isinstance(error, ValidationError):  # e.g. a pydantic v1 error from a user schema
+        problems = [quote(str(error), 300)]
+    else:
+        problems = []
+        for item in error.errors(include_url=False):
+            where = ".".join(str(part) for part in item["loc"]) or "arguments"
+            problem = f"{where}: {item['msg']}"
+            if item["type"] != "missing":
+                # An LLM may pass a whole data URI; echoing it back would flood the context.
+                problem += f" (got {quote(repr(item['input']), 80)})"
+            problems.append(problem)
     return (
         "Invalid arguments: " + "; ".join(problems) + ". Call the tool again with valid arguments."
     )

@@ -8,11 +8,9 @@ from contextlib import contextmanager
 
 from langchain_core.messages.content import create_image_block, create_text_block
 from langchain_core.tools import ToolException
-from pydantic import ValidationError
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images._exceptions import quote
-from clawrouter_images.toolkit import ImageToolResult, invalid_arguments
+from clawrouter_images.toolkit import ImageToolResult
 
 ToolContent = str | list[dict[str, object]]
 
@@ -41,11 +39,3 @@ def clawrouter_errors_as_tool_exceptions() -> Iterator[None]:
         yield
     except ClawRouterError as err:
         raise ToolException(err.message) from err
-
-
-def explain_invalid_arguments(error: Exception) -> str:
-    """A ``handle_validation_error`` with the contract's message, which says which argument
-    is wrong and why (LangChain's default, "Tool input validation error", does not)."""
-    if isinstance(error, ValidationError):
-        return invalid_arguments(error)
-    return f"Invalid arguments: {quote(str(error), 300)}. Call the tool again with valid arguments."

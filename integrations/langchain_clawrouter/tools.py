@@ -25,12 +25,12 @@ from clawrouter_images.toolkit import (
     edit_schema,
     generate_description,
     generate_schema,
+    invalid_arguments,
 )
 
 from ._results import (
     ToolContent,
     clawrouter_errors_as_tool_exceptions,
-    explain_invalid_arguments,
     tool_content,
 )
 from ._settings import ClawRouterSettings
@@ -52,7 +52,7 @@ class _ClawRouterImageTool(ClawRouterSettings, BaseTool):
     )
     handle_validation_error: (
         bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
-    ) = explain_invalid_arguments
+    ) = invalid_arguments
 
     _arguments: type[GenerateArgs | EditArgs] = PrivateAttr()
 
