@@ -156,7 +156,7 @@ def test_client_constructors_take_the_same_options() -> None:
 # The submodules code outside this repo imports: the agent-tool contract, the emulator and
 # the pytest plugin.  Their __all__ is a contract too.
 SUBMODULE_NAMES = {
-    "clawrouter_images.toolkit": [
+    "clawrouter_images.agent_tools": [
         "EDIT_TOOL_NAME",
         "GENERATE_TOOL_NAME",
         "MAX_DESCRIPTION_CHARS",
@@ -197,7 +197,20 @@ SUBMODULE_NAMES = {
 
 @pytest.mark.parametrize("module_name", list(SUBMODULE_NAMES))
 def test_submodule_surfaces_are_pinned(module_name: str) -> None:
-    """toolkit, emulator and testing export exactly their documented names, all importable."""
+    """agent_tools, emulator and testing export exactly their documented names, all importable."""
     module = importlib.import_module(module_name)
     assert list(module.__all__) == SUBMODULE_NAMES[module_name]
     assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+def test_old_toolkit_module_name_still_imports_with_a_deprecation_warning() -> None:
+    """clawrouter_images.toolkit (renamed: it shared LangChain's name) warns and re-exports."""
+    import sys
+
+    from clawrouter_images import agent_tools
+
+    sys.modules.pop("clawrouter_images.toolkit", None)
+    with pytest.warns(DeprecationWarning, match="clawrouter_images.agent_tools"):
+        old = importlib.import_module("clawrouter_images.toolkit")
+    assert old.__all__ == agent_tools.__all__
+    assert all(getattr(old, name) is getattr(agent_tools, name) for name in old.__all__)

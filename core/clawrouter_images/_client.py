@@ -28,7 +28,6 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 
@@ -897,12 +896,7 @@ class ImageClient(_BaseClient):
     def __enter__(self) -> ImageClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def generate(
@@ -1136,12 +1130,7 @@ class AsyncImageClient(_BaseClient):
     async def __aenter__(self) -> AsyncImageClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def generate(

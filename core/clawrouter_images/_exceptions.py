@@ -40,27 +40,6 @@ from ._constants import MAX_QUOTED_CHARS, START_HINT
 if TYPE_CHECKING:
     from ._models import ImageResponse
 
-__all__ = [
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "BadRequestError",
-    "BudgetExceededError",
-    "ClawRouterError",
-    "GenerationTimeoutError",
-    "InputImageError",
-    "InternalServerError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "PaymentRequiredError",
-    "RateLimitError",
-    "ResponseValidationError",
-    "SaveError",
-    "ServiceUnavailableError",
-    "UpstreamError",
-]
-
-
 # This many characters of base64's alphabet in a row are encoded data (image bytes, a
 # token), not words: never worth quoting, and possibly private.
 _ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")

@@ -12,7 +12,6 @@ import re
 import secrets
 import unicodedata
 from pathlib import Path
-from types import TracebackType
 
 from ._constants import MAX_DOWNLOAD_BYTES
 from ._exceptions import InvalidRequestError, ResponseValidationError, quote
@@ -138,12 +137,7 @@ class AtomicImageFile:
     def __enter__(self) -> AtomicImageFile:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         try:
             # Closing flushes, and on a full disk that raises: the temporary file must
             # go all the same, and the first error is the one to report.

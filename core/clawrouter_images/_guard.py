@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, NoReturn
 
 import httpcore
 
@@ -52,6 +53,10 @@ async def _agetaddrinfo(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# The connect methods take httpcore's arguments (timeout, local_address, socket_options)
+# through as they come: only the host is this module's business.
+
+
 class GuardedBackend(httpcore.NetworkBackend):
     """Resolve, check every address, connect to a checked one (TLS still verifies the name)."""
 
@@ -60,29 +65,17 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._resolve = resolve
 
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, *args: Any, **kwargs: Any
     ) -> httpcore.NetworkStream:
         error: Exception | None = None
         for address in _checked(host, self._resolve(host, port)):
             try:
-                return self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
+                return self._inner.connect_tcp(address, port, *args, **kwargs)
             except httpcore.ConnectError as err:  # try the next checked address
                 error = err
         raise error or httpcore.ConnectError(host)
 
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise BlockedAddressError("unix sockets are not fetched")
 
     def sleep(self, seconds: float) -> None:
@@ -99,29 +92,17 @@ class AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
         self._resolve = resolve
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, *args: Any, **kwargs: Any
     ) -> httpcore.AsyncNetworkStream:
         error: Exception | None = None
         for address in _checked(host, await self._resolve(host, port)):
             try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
+                return await self._inner.connect_tcp(address, port, *args, **kwargs)
             except httpcore.ConnectError as err:
                 error = err
         raise error or httpcore.ConnectError(host)
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise BlockedAddressError("unix sockets are not fetched")
 
     async def sleep(self, seconds: float) -> None:

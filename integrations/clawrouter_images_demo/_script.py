@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from clawrouter_images import MODELS, InvalidRequestError, resolve_model
 from clawrouter_images._catalog import format_usd
-from clawrouter_images.toolkit import EDIT_TOOL_NAME, GENERATE_TOOL_NAME, ImageToolResult
+from clawrouter_images.agent_tools import EDIT_TOOL_NAME, GENERATE_TOOL_NAME, ImageToolResult
 
 IMAGE_SLOT = "{image}"
 

@@ -10,7 +10,7 @@ from langchain_core.messages.content import create_image_block, create_text_bloc
 from langchain_core.tools import ToolException
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images.toolkit import ImageToolResult
+from clawrouter_images.agent_tools import ImageToolResult
 
 ToolContent = str | list[dict[str, object]]
 

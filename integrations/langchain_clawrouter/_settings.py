@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
 from clawrouter_images import AsyncImageClient, ImageClient
-from clawrouter_images.toolkit import ImageToolConfig, ImageTools
+from clawrouter_images.agent_tools import ImageToolConfig, ImageTools
 
 
 class ClawRouterSettings(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, PrivateAttr, ValidationError, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import Self
 
-from clawrouter_images.toolkit import (
+from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
     EditArgs,

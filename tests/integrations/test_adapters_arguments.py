@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from clawrouter_images.toolkit import (
+from clawrouter_images.agent_tools import (
     ImageToolConfig,
     edit_schema,
     generate_schema,

@@ -50,7 +50,7 @@ from clawrouter_images import (
     UpstreamError,
 )
 from clawrouter_images._inputs import ImageBytes
-from clawrouter_images.toolkit import ImageToolResult, ResultImage
+from clawrouter_images.agent_tools import ImageToolResult, ResultImage
 
 if TYPE_CHECKING:
     from tests.reliability.conftest import Mode

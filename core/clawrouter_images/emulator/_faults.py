@@ -73,23 +73,19 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
-# Kinds whose real counterpart happens after the paid retry went through.
-_PAID_KINDS: frozenset[FaultKind] = frozenset(
+# The real server refuses these before the paid retry; every other kind happens after it.
+_UNPAID_KINDS: frozenset[FaultKind] = frozenset(
     {
-        "server_error",
-        "generation_failed",
-        "timeout",
-        "slow",
-        "drop",
-        "drop_mid_body",
-        "malformed_json",
-        "empty_data",
-        "b64_json",
-        "remote_url",
-        "dead_url",
-        "job_stub",
+        "payment_rejected",
+        "delisted",
+        "invalid_request",
+        "rate_limited",
+        "upstream_unreachable",
+        "bad_payment_challenge",
+        "service_unavailable",
     }
 )
+_PAID_KINDS = frozenset(FAULT_KINDS) - _UNPAID_KINDS
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from langchain_core.messages import BaseMessage, ToolMessage
 
-from clawrouter_images.toolkit import ImageToolResult
+from clawrouter_images.agent_tools import ImageToolResult
 from langchain_clawrouter import ClawRouterImageToolkit
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
 from clawrouter_images import ImageClient, PaymentRequiredError
-from clawrouter_images.toolkit import (
+from clawrouter_images.agent_tools import (
     ImageToolConfig,
     ImageToolResult,
     edit_description,

@@ -17,7 +17,7 @@ from llama_index.core.agent.workflow import AgentOutput, FunctionAgent, ToolCall
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 
-from clawrouter_images.toolkit import ImageToolResult
+from clawrouter_images.agent_tools import ImageToolResult
 
 if TYPE_CHECKING:
     from tests.integrations.llama_index.conftest import FakeClawRouter, SpecFactory

@@ -22,7 +22,7 @@ from clawrouter_images import (
     InvalidRequestError,
     PaymentRequiredError,
 )
-from clawrouter_images.toolkit import (
+from clawrouter_images.agent_tools import (
     MAX_DESCRIPTION_CHARS,
     ImageToolConfig,
     ImageToolResult,

@@ -1,7 +1,7 @@
 """ClawRouter image tools for LlamaIndex agents: ``generate_image`` and ``edit_image``.
 
 Everything the LLM sees or may touch (schemas, descriptions, file policy, result text)
-comes from ``clawrouter_images.toolkit``; this module only translates it into
+comes from ``clawrouter_images.agent_tools``; this module only translates it into
 ``FunctionTool`` terms.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from clawrouter_images import AsyncImageClient, ImageClient, InvalidRequestError
-from clawrouter_images.toolkit import (
+from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
     EditArgs,

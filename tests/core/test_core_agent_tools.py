@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clawrouter_images import MODELS, ImageClient, ImageData, ImageResponse, InputImageError
-from clawrouter_images.toolkit import (
+from clawrouter_images.agent_tools import (
     MAX_DESCRIPTION_CHARS,
     ImageToolConfig,
     check_local_path,

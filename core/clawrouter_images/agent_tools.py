@@ -1,0 +1,634 @@
+"""The agent-tool contract both framework adapters share, with no framework imported.
+
+It owns what an LLM sees and what it may touch:
+
+- input schemas (``Literal`` enums of the offered models, field descriptions for an LLM,
+  nothing the LLM should not control: no timeouts, save directory or base URL);
+- descriptions built from the catalogue (which model for what, prices, sizes by shape),
+  each at most ``MAX_DESCRIPTION_CHARS`` (LlamaIndex's limit);
+- the file policy: a local input must resolve, symlinks and ``..`` included, inside an
+  allowed directory, so a manipulated LLM cannot send ``~/.ssh/id_rsa`` upstream;
+- running a call (sync on ``ImageClient``, async natively on ``AsyncImageClient``),
+  saving results, and the result: short text for the LLM plus a structured artifact.
+
+Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
+from ._client import AsyncImageClient, ImageClient
+from ._constants import (
+    CLAWROUTER_IMAGE_DIR,
+    DEFAULT_EDIT_MODEL,
+    DEFAULT_GENERATE_MODEL,
+    MAX_INPUT_IMAGES,
+)
+from ._exceptions import (
+    ClawRouterError,
+    InputImageError,
+    InvalidRequestError,
+    paid_result_error,
+    quote,
+)
+from ._files import prepare_save_dir
+from ._inputs import reference_kind, sniff_image_type
+from ._models import ImageResponse
+
+__all__ = [
+    "EDIT_TOOL_NAME",
+    "GENERATE_TOOL_NAME",
+    "MAX_DESCRIPTION_CHARS",
+    "EditArgs",
+    "GenerateArgs",
+    "ImageToolConfig",
+    "ImageToolResult",
+    "ImageTools",
+    "ResultImage",
+    "check_local_path",
+    "edit_description",
+    "edit_schema",
+    "format_result",
+    "generate_description",
+    "generate_schema",
+    "invalid_arguments",
+]
+
+GENERATE_TOOL_NAME = "generate_image"
+# Longest result URL shown to the LLM (browsers and CDNs stop well before this).
+_MAX_URL_CHARS = 4096
+EDIT_TOOL_NAME = "edit_image"
+# LlamaIndex refuses longer tool descriptions when converting to OpenAI tools.
+MAX_DESCRIPTION_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class ImageToolConfig:
+    """What the person deploying the tools decides (never the LLM).
+
+    ``models``: names or ids the LLM may choose (default: every available model; a
+    delisted or unavailable one is offered only if listed here).  ``save_dir``: where
+    results are saved (``None``: not saved, URLs only).  ``allowed_dirs``: where local
+    input files may come from (default: the working directory and ClawRouter's image
+    directory).  ``max_cost_usd``: refuse calls estimated above it.
+    ``return_image_block``: also hand the images to a vision model.
+    """
+
+    models: Sequence[str] | None = None
+    default_model: str | None = None
+    default_edit_model: str | None = None
+    save_dir: str | os.PathLike[str] | None = None
+    allowed_dirs: Sequence[str | os.PathLike[str]] | None = None
+    max_cost_usd: float | None = None
+    return_image_block: bool = False
+
+    def offered(self, *, editing: bool) -> list[ImageModel]:
+        if self.models is None:
+            chosen = [m for m in MODELS.values() if m.available]
+        else:
+            # Keyed by id: ImageModel is frozen but not hashable (its prices are a dict).
+            chosen = list({m.id: m for m in map(resolve_model, self.models)}.values())
+        if editing:
+            chosen = [m for m in chosen if m.can_edit]
+        if not chosen:
+            kind = "editing" if editing else "generation"
+            raise InvalidRequestError(f"no {kind} model among the configured models {self.models}")
+        return chosen
+
+    def default_for(self, *, editing: bool) -> ImageModel:
+        offered = self.offered(editing=editing)
+        wanted = self.default_edit_model if editing else self.default_model
+        fallback = DEFAULT_EDIT_MODEL if editing else DEFAULT_GENERATE_MODEL
+        model = resolve_model(wanted or fallback)
+        if model in offered:
+            return model
+        if wanted:
+            raise InvalidRequestError(f"default model {wanted!r} is not among the offered models")
+        return offered[0]
+
+    def allowed_roots(self) -> list[Path]:
+        """Each allowed folder as written (made absolute) and with its symlinks resolved,
+        so a path is inside whether it is given through a symlinked folder or not."""
+        dirs = self.allowed_dirs
+        if dirs is None:
+            dirs = [Path.cwd(), CLAWROUTER_IMAGE_DIR]
+        roots: list[Path] = []
+        for folder in dirs:
+            # abspath, not resolve(): the folder as written, without touching the file system.
+            written = Path(os.path.abspath(Path(folder).expanduser()))  # noqa: PTH100
+            for root in (written, written.resolve()):
+                if root not in roots:
+                    roots.append(root)
+        return roots
+
+
+# -- schemas -------------------------------------------------------------------------------
+
+_PROMPT_HELP = "What to draw, in detail: subject, style, composition, lighting, text to render."
+_SIZE_HELP = "WIDTHxHEIGHT, e.g. 1024x1024. Leave empty for the model's default; see the tool description for sizes per model."
+_N_HELP = "How many images (each is paid for). Keep 1 unless the user asks for variations."
+_IMAGE_HELP = (
+    "The image(s) to edit: a local file path, an http(s) URL, a data URI, or the URL of an "
+    "earlier result. A list of up to 4 images combines them."
+)
+_MASK_HELP = (
+    "Optional mask (path, URL or data URI) the same size as the image: transparent areas are "
+    "edited, opaque areas kept. Only with a single image."
+)
+
+
+class GenerateArgs(BaseModel):
+    """What the LLM passes to ``generate_image``; ``generate_schema`` narrows it per configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    model: str | None = None
+    size: str | None = None
+    n: int = 1
+
+
+class EditArgs(BaseModel):
+    """What the LLM passes to ``edit_image``; ``edit_schema`` narrows it per configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    image: str | list[str]
+    mask: str | None = None
+    model: str | None = None
+    size: str | None = None
+    n: int = 1
+
+
+def invalid_arguments(error: Exception) -> str:
+    """The one message, in both frameworks, telling the LLM which argument is wrong and why.
+
+    Framework defaults ("Tool input validation error") give an LLM nothing to act on.
+    """
+    if not isinstance(error, ValidationError):  # e.g. a pydantic v1 error from a user schema
+        problems = [quote(str(error), 300)]
+    else:
+        problems = []
+        for item in error.errors(include_url=False):
+            where = ".".join(str(part) for part in item["loc"]) or "arguments"
+            problem = f"{where}: {item['msg']}"
+            if item["type"] != "missing":
+                # An LLM may pass a whole data URI; echoing it back would flood the context.
+                problem += f" (got {quote(repr(item['input']), 80)})"
+            problems.append(problem)
+    return (
+        "Invalid arguments: " + "; ".join(problems) + ". Call the tool again with valid arguments."
+    )
+
+
+def _model_field(offered: list[ImageModel], default: ImageModel) -> Any:
+    names = tuple(m.alias for m in offered)
+    # typing caches unions and Literals compare as sets, so a bare ``Literal[names] | None``
+    # could come back as an earlier config's union, listing the models in its order; the
+    # order-sensitive metadata keeps each union distinct.
+    return (
+        Annotated[Literal[names], names] | None,
+        Field(
+            default=None, description=f"Model to use; default {default.alias}. See the description."
+        ),
+    )
+
+
+def generate_schema(config: ImageToolConfig | None = None) -> type[GenerateArgs]:
+    """The pydantic input schema of the generate tool, with the offered models as an enum."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=False)
+    return create_model(
+        "GenerateImageInput",
+        __base__=GenerateArgs,
+        prompt=(str, Field(description=_PROMPT_HELP, min_length=1)),
+        model=_model_field(offered, config.default_for(editing=False)),
+        size=(str | None, Field(default=None, description=_SIZE_HELP)),
+        n=(int, Field(default=1, ge=1, le=max(m.max_n for m in offered), description=_N_HELP)),
+    )
+
+
+def edit_schema(config: ImageToolConfig | None = None) -> type[EditArgs]:
+    """The pydantic input schema of the edit tool, with the offered editing models as an enum."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=True)
+    return create_model(
+        "EditImageInput",
+        __base__=EditArgs,
+        prompt=(
+            str,
+            Field(
+                description="The change to make, e.g. 'add a warm sunset background'.", min_length=1
+            ),
+        ),
+        image=(
+            str | Annotated[list[str], Field(min_length=1, max_length=MAX_INPUT_IMAGES)],
+            Field(description=_IMAGE_HELP),
+        ),
+        mask=(str | None, Field(default=None, description=_MASK_HELP)),
+        model=_model_field(offered, config.default_for(editing=True)),
+        size=(str | None, Field(default=None, description=_SIZE_HELP)),
+        n=(int, Field(default=1, ge=1, le=max(m.max_n for m in offered), description=_N_HELP)),
+    )
+
+
+# -- descriptions --------------------------------------------------------------------------
+
+_SHAPES = ("square", "portrait", "landscape")
+
+
+def _shape(size: str) -> str:
+    width, height = parse_size(size)
+    return "square" if width == height else ("portrait" if height > width else "landscape")
+
+
+def _sizes_by_shape(offered: list[ImageModel]) -> str:
+    """``Sizes: square 1024x1024 (all); 2048x2048 (banana-pro, seedream). portrait ...``."""
+    takers: dict[str, list[str]] = {}
+    for model in offered:
+        for size in model.sizes:
+            takers.setdefault(size, []).append(model.alias)
+    everyone = [m.alias for m in offered]
+    parts = []
+    for shape in _SHAPES:
+        # Sizes taken by the same models share one entry, which keeps the text short.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for size, names in takers.items():
+            if _shape(size) == shape:
+                groups.setdefault(tuple(names), []).append(size)
+        entries = [
+            f"{', '.join(sizes)} ({'all' if list(names) == everyone else ', '.join(names)})"
+            for names, sizes in groups.items()
+        ]
+        if entries:
+            parts.append(f"{shape} " + "; ".join(entries))
+    free = [f"{m.alias} up to {m.free_sizes.max_side}" for m in offered if m.free_sizes]
+    if free:
+        parts.append("any WxH: " + ", ".join(free))
+    return "Sizes: " + ". ".join(parts) + "."
+
+
+def _model_lines(offered: list[ImageModel], default: ImageModel) -> str:
+    lines = []
+    for model in offered:
+        tag = " (default)" if model == default else ""
+        note = f" [{model.status_note}]" if not model.available else ""
+        lines.append(f"- {model.alias}{tag} {model.price_text()}: {model.best_for}{note}")
+    return "\n".join(lines)
+
+
+def _fit(parts: list[str]) -> str:
+    """Join description parts, dropping the least essential ones (from the end) to fit the limit."""
+    while len(parts) > 2 and len("\n".join(parts)) > MAX_DESCRIPTION_CHARS:
+        parts = parts[:-1]
+    text = "\n".join(parts)
+    return text if len(text) <= MAX_DESCRIPTION_CHARS else text[: MAX_DESCRIPTION_CHARS - 1] + "…"
+
+
+def generate_description(config: ImageToolConfig | None = None) -> str:
+    """When to use the generate tool and which model and size to pick, from the catalogue."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=False)
+    default = config.default_for(editing=False)
+    return _fit(
+        [
+            "Generate images from a text prompt. Use when the user asks to generate, create, "
+            "draw or make an image. USD per image:",
+            _model_lines(offered, default),
+            _sizes_by_shape(offered),
+            "Returns markdown image links.",
+        ]
+    )
+
+
+def edit_description(config: ImageToolConfig | None = None) -> str:
+    """When to use the edit tool and which model to pick, from the catalogue."""
+    config = config or ImageToolConfig()
+    offered = config.offered(editing=True)
+    default = config.default_for(editing=True)
+    return _fit(
+        [
+            "Edit an existing image following an instruction. Use when the user asks to edit, "
+            "modify, change or retouch an image: from a URL, a local file or an earlier result. "
+            "USD per image:",
+            _model_lines(offered, default),
+            _sizes_by_shape(offered),
+            f"Up to {MAX_INPUT_IMAGES} input images; {_mask_rule(offered)} "
+            "Returns markdown image links.",
+        ]
+    )
+
+
+def _mask_rule(offered: list[ImageModel]) -> str:
+    """Which offered models take a mask, from the catalogue."""
+    maskers = [m.alias for m in offered if m.can_mask]
+    if not maskers:
+        return "no offered model takes a mask."
+    return f"a mask only with one image and {' or '.join(maskers)}."
+
+
+# -- file policy ---------------------------------------------------------------------------
+
+
+def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
+    """Let URLs and data URIs through; a local path only if it lies inside an allowed root.
+
+    Returns the resolved path.  Containment is decided on the path's text first, before
+    the file system is touched, so a refused path gets the same answer whether or not it
+    exists (the LLM must not learn which files exist outside the allowed folders); then
+    symlinks are resolved and checked again, so none can lead outside.  URLs are checked
+    by the client, by address, when it fetches them.
+    """
+    text = value.strip()
+    if reference_kind(text) != "path":
+        return text
+    roots = ", ".join(str(r) for r in allowed_roots) or "(none)"
+    outside = InputImageError(
+        f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "
+        "ask the user to copy the image into one of them or to give a URL"
+    )
+    try:
+        # Lexical only (abspath, not resolve()): expanduser reads the user database,
+        # abspath only the text.
+        candidate = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
+    except (ValueError, RuntimeError):
+        raise outside from None
+    if not _inside(candidate, allowed_roots):
+        raise outside
+    try:
+        # Not strict: a symlink inside pointing at a missing file outside must be refused
+        # as outside, not reported as missing.
+        resolved = candidate.resolve()
+        escaped = not _inside(resolved, allowed_roots)
+        if not escaped:
+            resolved.stat()
+    except FileNotFoundError:
+        raise InputImageError(
+            f"image file not found: {quote(text, 200)}. Ask the user for the correct path (allowed folders: {roots})"
+        ) from None
+    # Symlink loops, permissions (OSError), NUL bytes and unencodable names (ValueError).
+    except (OSError, ValueError, RuntimeError) as err:
+        # strerror, not the OSError itself: that would quote the whole path again.
+        reason = quote(str(getattr(err, "strerror", None) or err), 200)
+        raise InputImageError(f"cannot read image {quote(text, 200)}: {reason}") from None
+    if escaped:
+        raise outside
+    return str(resolved)
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultImage:
+    """One image for a vision model: bytes with their type, or a URL it can fetch."""
+
+    mime_type: str
+    data: bytes | None = field(default=None, repr=False)
+    url: str | None = None
+
+    def __repr__(self) -> str:
+        # Reprs land in agent traces and logs: never the image itself.
+        size = "no data" if self.data is None else f"{len(self.data):,} bytes"
+        url = quote(self.url, 80) if self.url else None
+        return f"ResultImage(mime_type={self.mime_type!r}, data=<{size}>, url={url!r})"
+
+
+@dataclass
+class ImageToolResult:
+    """The artifact of a tool call: everything the LLM does not read."""
+
+    response: ImageResponse
+    saved_paths: list[Path] = field(default_factory=list)
+    images: list[ResultImage] = field(default_factory=list)
+
+
+def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> str:
+    """Short text for the LLM: model, size, estimated cost, one markdown image per result.
+
+    Never base64: an inline-only result is shown by its saved path, or described.
+    """
+    count = len(response.data)
+    head = (
+        f"{count} image{'s' if count != 1 else ''} from {response.model} at {response.size}, "
+        f"estimated cost {format_usd(response.estimated_cost_usd)}."
+    )
+    alt = _alt_text(response.prompt)
+    lines = [head]
+    for index, item in enumerate(response.data):
+        url = item.url if item.url and not item.url.startswith("data:") else None
+        if url is not None and len(url) > _MAX_URL_CHARS:
+            # A server-chosen URL this long is no link anyone can use, only a flood of text.
+            url = None
+        saved = saved_paths[index] if index < len(saved_paths) else None
+        if url:
+            lines.append(f"![{alt}]({url})")
+        elif saved is not None:
+            lines.append(f"![{alt}]({saved.as_uri()})")
+        else:
+            lines.append(f"(image {index + 1} returned inline; set a save directory to keep it)")
+        if item.revised_prompt:
+            lines.append(f"Revised prompt: {quote(item.revised_prompt, 200)}")
+    if saved_paths:
+        lines.append("Saved: " + ", ".join(str(p) for p in saved_paths))
+    return "\n".join(lines)
+
+
+def _alt_text(prompt: str | None) -> str:
+    # Brackets and line breaks would end the markdown image early.
+    text = " ".join(re.sub(r"[\[\]\n\r]+", " ", prompt or "image").split())
+    return quote(text, 80)
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+class ImageTools:
+    """Runs the two tools for an adapter: validation, policy, the call, saving, the result.
+
+    ``client`` serves sync calls and ``async_client`` async ones (never a thread hop between
+    them).  A client that is not injected is built here, for ``base_url``, else an injected
+    client's URL, else the environment's; ``close()`` / ``aclose()`` close only those.
+    """
+
+    def __init__(
+        self,
+        config: ImageToolConfig | None = None,
+        *,
+        client: ImageClient | None = None,
+        async_client: AsyncImageClient | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self.config = config or ImageToolConfig()
+        # Fail at construction, not at the first tool call, on a bad model list.
+        self.config.default_for(editing=False)
+        # One injected client tells where ClawRouter is for the other.  Both are built now
+        # (well under a millisecond): the environment is read once, and every tool of an
+        # adapter shares the same two.
+        injected = client or async_client
+        if base_url is None and injected is not None:
+            base_url = injected.base_url
+        self._owns_client = client is None
+        self._owns_async_client = async_client is None
+        self.client = client or ImageClient(base_url)
+        self.async_client = async_client or AsyncImageClient(base_url)
+
+    def close(self) -> None:
+        """Close the sync client if it was built here (injected clients are the caller's)."""
+        if self._owns_client:
+            self.client.close()
+
+    async def aclose(self) -> None:
+        """Close both clients, where they were built here."""
+        self.close()
+        if self._owns_async_client:
+            await self.async_client.aclose()
+
+    # Argument preparation is shared by the sync and async paths.
+
+    def _model(self, model: str | None, *, editing: bool) -> str:
+        offered = self.config.offered(editing=editing)
+        if model is None:
+            return self.config.default_for(editing=editing).id
+        found = resolve_model(model)
+        if found not in offered:
+            names = ", ".join(m.alias for m in offered)
+            raise InvalidRequestError(
+                f"model {model!r} is not offered by this tool; choose one of: {names}"
+            )
+        return found.id
+
+    def _images(self, image: str | list[str]) -> str | list[str]:
+        roots = self.config.allowed_roots()
+        if isinstance(image, list):
+            return [check_local_path(item, roots) for item in image]
+        return check_local_path(image, roots)
+
+    def generate_kwargs(
+        self, prompt: str, model: str | None, size: str | None, n: int
+    ) -> dict[str, Any]:
+        return {
+            "prompt": prompt,
+            "model": self._model(model, editing=False),
+            "size": size or None,
+            "n": n,
+            "max_cost_usd": self.config.max_cost_usd,
+        }
+
+    def edit_kwargs(
+        self,
+        prompt: str,
+        image: str | list[str],
+        mask: str | None,
+        model: str | None,
+        size: str | None,
+        n: int,
+    ) -> dict[str, Any]:
+        checked_mask = self._images(mask) if mask else None
+        return {
+            "prompt": prompt,
+            "image": self._images(image),
+            "mask": checked_mask,
+            "model": self._model(model, editing=True),
+            "size": size or None,
+            "n": n,
+            "max_cost_usd": self.config.max_cost_usd,
+        }
+
+    def _save_dir(self) -> Path | None:
+        """The save folder, created and proven writable: checked before each paid call, so
+        a folder that cannot take the images costs nothing (the LLM would retry, and pay)."""
+        if self.config.save_dir is None:
+            return None
+        return prepare_save_dir(self.config.save_dir)
+
+    def _result_images(
+        self, response: ImageResponse, paths: list[Path], fetched: list[bytes]
+    ) -> list[ResultImage]:
+        images = []
+        for index, item in enumerate(response.data):
+            data = paths[index].read_bytes() if index < len(paths) else fetched[index]
+            mime = (
+                sniff_image_type(data[:16])
+                or mimetypes.guess_type(item.url or "")[0]
+                or "image/png"
+            )
+            images.append(ResultImage(mime_type=mime, data=data, url=item.url))
+        return images
+
+    # Typed entry points: the adapters hand over the validated arguments, and the same
+    # preparation (policy, save folder) runs before either client is called.
+
+    def _prepared(self, args: GenerateArgs | EditArgs) -> tuple[dict[str, Any], Path | None]:
+        if isinstance(args, EditArgs):
+            kwargs = self.edit_kwargs(
+                args.prompt, args.image, args.mask, args.model, args.size, args.n
+            )
+        else:
+            kwargs = self.generate_kwargs(args.prompt, args.model, args.size, args.n)
+        return kwargs, self._save_dir()
+
+    def run(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
+        """Run the tool whose arguments ``args`` are: the text for the LLM and the artifact."""
+        kwargs, directory = self._prepared(args)
+        if isinstance(args, EditArgs):
+            return self._finish(self.client.edit(**kwargs), directory)
+        return self._finish(self.client.generate(**kwargs), directory)
+
+    async def arun(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
+        """``run`` on the async client (never a thread hop to the sync one)."""
+        kwargs, directory = self._prepared(args)
+        if isinstance(args, EditArgs):
+            return await self._afinish(await self.async_client.edit(**kwargs), directory)
+        return await self._afinish(await self.async_client.generate(**kwargs), directory)
+
+    def _finish(
+        self, response: ImageResponse, directory: Path | None
+    ) -> tuple[str, ImageToolResult]:
+        paths: list[Path] = []
+        try:
+            paths = self.client.save(response, directory) if directory is not None else []
+            images: list[ResultImage] = []
+            if self.config.return_image_block:
+                fetched = [] if paths else [self.client.download(item) for item in response.data]
+                images = self._result_images(response, paths, fetched)
+        except Exception as err:
+            _raise_kept(err, response, paths)
+        return format_result(response, paths), ImageToolResult(response, paths, images)
+
+    async def _afinish(
+        self, response: ImageResponse, directory: Path | None
+    ) -> tuple[str, ImageToolResult]:
+        paths: list[Path] = []
+        client = self.async_client
+        try:
+            paths = await client.save(response, directory) if directory is not None else []
+            images: list[ResultImage] = []
+            if self.config.return_image_block:
+                fetched = [] if paths else [await client.download(item) for item in response.data]
+                images = self._result_images(response, paths, fetched)
+        except Exception as err:
+            _raise_kept(err, response, paths)
+        return format_result(response, paths), ImageToolResult(response, paths, images)
+
+
+def _raise_kept(err: Exception, response: ImageResponse, paths: list[Path]) -> NoReturn:
+    """Raise a failure after the paid answer arrived as an error whose message lists its URLs."""
+    if isinstance(err, ClawRouterError) and err.result is response:
+        raise err  # save() already said so
+    raise paid_result_error(err, response, [str(p) for p in paths]) from err
