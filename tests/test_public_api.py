@@ -164,6 +164,7 @@ SUBMODULE_NAMES = {
         "GenerateArgs",
         "ImageToolConfig",
         "ImageToolResult",
+        "ImageToolSettings",
         "ImageTools",
         "ResultImage",
         "check_local_path",

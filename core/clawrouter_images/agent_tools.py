@@ -24,7 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from typing_extensions import Self
 
 from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
 from ._client import AsyncImageClient, ImageClient
@@ -53,6 +62,7 @@ __all__ = [
     "GenerateArgs",
     "ImageToolConfig",
     "ImageToolResult",
+    "ImageToolSettings",
     "ImageTools",
     "ResultImage",
     "check_local_path",
@@ -72,25 +82,32 @@ EDIT_TOOL_NAME = "edit_image"
 MAX_DESCRIPTION_CHARS = 1024
 
 
-@dataclass(frozen=True)
-class ImageToolConfig:
+class ImageToolConfig(BaseModel):
     """What the person deploying the tools decides (never the LLM).
 
-    ``models``: names or ids the LLM may choose (default: every available model; a
-    delisted or unavailable one is offered only if listed here).  ``save_dir``: where
-    results are saved (``None``: not saved, URLs only).  ``allowed_dirs``: where local
-    input files may come from (default: the working directory and ClawRouter's image
-    directory).  ``max_cost_usd``: refuse calls estimated above it.
-    ``return_image_block``: also hand the images to a vision model.
+    Every adapter takes these same fields (the LangChain tools and toolkit and the
+    LlamaIndex spec are subclasses of ``ImageToolSettings``), so each is written once.
     """
 
-    models: Sequence[str] | None = None
+    # A misspelt setting (say, max_cost instead of max_cost_usd) must not be dropped silently.
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] | None = None
+    """Model names or ids the LLM may choose from (default: every available model; a
+    delisted or unavailable one is offered only if listed here)."""
     default_model: str | None = None
+    """Model used for generation when the LLM names none (default: nano-banana)."""
     default_edit_model: str | None = None
-    save_dir: str | os.PathLike[str] | None = None
-    allowed_dirs: Sequence[str | os.PathLike[str]] | None = None
+    """Model used for edits when the LLM names none (default: gpt-image)."""
+    save_dir: str | Path | None = None
+    """Where result images are saved (default: not saved; the LLM gets URLs)."""
+    allowed_dirs: list[str | Path] | None = None
+    """Folders local input images may come from (default: the working directory and
+    ClawRouter's image directory); symlinks and ``..`` are resolved first."""
     max_cost_usd: float | None = None
+    """Refuse any call estimated above this many USD, before it is sent."""
     return_image_block: bool = False
+    """Also hand each image to a vision model (an image content block)."""
 
     def offered(self, *, editing: bool) -> list[ImageModel]:
         if self.models is None:
@@ -625,6 +642,55 @@ class ImageTools:
         except Exception as err:
             _raise_kept(err, response, paths)
         return format_result(response, paths), ImageToolResult(response, paths, images)
+
+
+class ImageToolSettings(ImageToolConfig):
+    """``ImageToolConfig`` plus where ClawRouter is and the clients to reach it: the one
+    configuration model of every adapter, which builds their ``ImageTools`` runner.
+
+    None of this is visible to the LLM: it cannot pick the save directory, the readable
+    folders, the spending cap or the server.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    base_url: str | None = None
+    """ClawRouter's URL (default: an injected client's, else ``CLAWROUTER_BASE_URL``, else
+    ``BLOCKRUN_PROXY_PORT`` on 127.0.0.1, else ``http://127.0.0.1:8402``).  After
+    construction it holds the URL the sync client uses."""
+    client: ImageClient | None = Field(default=None, exclude=True)
+    """Client for sync calls (default: built for ``base_url`` at construction)."""
+    async_client: AsyncImageClient | None = Field(default=None, exclude=True)
+    """Client for async calls (default: built for ``base_url`` at construction)."""
+
+    _runner: ImageTools = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _connect(self) -> Self:
+        """Check the model configuration and build the clients that were not injected.
+
+        Building them now (well under a millisecond) reads the environment once, at
+        construction, and lets one configuration hand the same two clients to every tool.
+        """
+        self._runner = ImageTools(
+            self, client=self.client, async_client=self.async_client, base_url=self.base_url
+        )
+        self.client = self._runner.client
+        self.async_client = self._runner.async_client
+        self.base_url = self.client.base_url
+        return self
+
+    def close(self) -> None:
+        """Close the sync client built here (injected clients are yours to close)."""
+        self._runner.close()
+
+    async def aclose(self) -> None:
+        """Close both clients built here."""
+        await self._runner.aclose()
+
+    def settings(self) -> dict[str, Any]:
+        """These fields as keyword arguments, to build more tools that share the clients."""
+        return {name: getattr(self, name) for name in ImageToolSettings.model_fields}
 
 
 def _raise_kept(err: Exception, response: ImageResponse, paths: list[Path]) -> NoReturn:

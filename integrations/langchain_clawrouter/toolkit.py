@@ -5,11 +5,12 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict
 
-from ._settings import ClawRouterSettings
+from clawrouter_images.agent_tools import ImageToolSettings
+
 from .tools import ClawRouterEditImage, ClawRouterGenerateImage
 
 
-class ClawRouterImageToolkit(ClawRouterSettings, BaseToolkit):
+class ClawRouterImageToolkit(ImageToolSettings, BaseToolkit):
     """``generate_image`` and ``edit_image`` through ClawRouter, configured once.
 
     Setup:

@@ -21,6 +21,7 @@ from clawrouter_images.agent_tools import (
     GenerateArgs,
     ImageToolConfig,
     ImageToolResult,
+    ImageToolSettings,
     edit_description,
     edit_schema,
     generate_description,
@@ -33,12 +34,11 @@ from ._results import (
     clawrouter_errors_as_tool_exceptions,
     tool_content,
 )
-from ._settings import ClawRouterSettings
 
 ToolOutput = tuple[ToolContent, ImageToolResult]
 
 
-class _ClawRouterImageTool(ClawRouterSettings, BaseTool):
+class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     """What both tools share: configuration, the runner, results and errors."""
 
     # A misspelt setting (say, max_cost instead of max_cost_usd) must not be dropped silently.
@@ -58,7 +58,7 @@ class _ClawRouterImageTool(ClawRouterSettings, BaseTool):
 
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
-        config = self._runner.config  # built by ClawRouterSettings._connect, which runs first
+        config = self._runner.config  # built by ImageToolSettings._connect, which runs first
         if "description" not in self.model_fields_set:
             self.description = self._describe(config)
         self._arguments = self._schema(config)

@@ -1,4 +1,4 @@
-"""Both adapters tell the LLM the same thing about the same invalid arguments."""
+"""Both adapters take one configuration and tell the LLM the same thing about bad arguments."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from clawrouter_images.agent_tools import (
     ImageToolConfig,
+    ImageToolSettings,
     edit_schema,
     generate_schema,
     invalid_arguments,
@@ -53,3 +54,43 @@ def test_invalid_arguments_read_the_same_in_both_frameworks(case: str) -> None:
     output = calling.call_tool(li_tool, args)
     assert output.is_error
     assert expected in output.content
+
+
+ADAPTERS = {
+    "LangChain generate tool": lambda: langchain_clawrouter.ClawRouterGenerateImage,
+    "LangChain edit tool": lambda: langchain_clawrouter.ClawRouterEditImage,
+    "LangChain toolkit": lambda: langchain_clawrouter.ClawRouterImageToolkit,
+    "LlamaIndex spec": lambda: llama_clawrouter.ClawRouterImageToolSpec,
+}
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+def test_every_adapter_is_configured_by_the_one_settings_model(adapter: str) -> None:
+    """Each adapter takes ImageToolSettings' fields, as declared there, and no copy of them."""
+    cls = ADAPTERS[adapter]()
+    assert issubclass(cls, ImageToolSettings)
+    for name, field in ImageToolSettings.model_fields.items():
+        assert repr(cls.model_fields[name]) == repr(field), name
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+@pytest.mark.parametrize(
+    "typo", [{"max_cost": 0.1}, {"save_directory": "x"}, {"model": "nano-banana"}]
+)
+def test_a_misspelt_setting_is_refused_by_every_adapter(adapter: str, typo: dict[str, Any]) -> None:
+    """A setting that does not exist fails construction instead of being dropped silently."""
+    with pytest.raises(ValidationError, match=next(iter(typo))):
+        ADAPTERS[adapter]()(base_url=BASE_URL, **typo)
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+def test_the_same_settings_build_every_adapter(adapter: str, tmp_path: Any) -> None:
+    """The settings() of one adapter build any other, sharing its clients."""
+    source = llama_clawrouter.ClawRouterImageToolSpec(
+        base_url=BASE_URL, models=["nano-banana", "gpt-image"], save_dir=tmp_path, max_cost_usd=0.2
+    )
+    built = ADAPTERS[adapter]()(**source.settings())
+    assert built.client is source.client
+    assert built.async_client is source.async_client
+    assert built.offered(editing=False) == source.offered(editing=False)
+    assert (built.save_dir, built.max_cost_usd) == (tmp_path, 0.2)

@@ -156,7 +156,7 @@ def test_edit_tool_is_left_out_without_an_editing_model(make_spec: SpecFactory) 
 
 def test_bad_model_list_fails_at_construction(make_spec: SpecFactory) -> None:
     """A configured model that does not exist is refused when the spec is built."""
-    with pytest.raises(InvalidRequestError, match="no-such-model"):
+    with pytest.raises(ValueError, match="no-such-model"):
         make_spec(models=["no-such-model"])
 
 
@@ -379,15 +379,15 @@ def test_clients_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     """Without injected clients or base_url, both are built from CLAWROUTER_BASE_URL."""
     monkeypatch.setenv("CLAWROUTER_BASE_URL", "http://127.0.0.1:9999")
     spec = ClawRouterImageToolSpec()
-    assert spec.client.base_url == "http://127.0.0.1:9999"
-    assert spec.async_client.base_url == "http://127.0.0.1:9999"
+    assert _urls(spec)[0] == "http://127.0.0.1:9999"
+    assert _urls(spec)[1] == "http://127.0.0.1:9999"
 
 
 def test_base_url_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """base_url= sets where both clients reach ClawRouter."""
     monkeypatch.setenv("CLAWROUTER_BASE_URL", "http://127.0.0.1:9999")
     spec = ClawRouterImageToolSpec(base_url="http://127.0.0.1:8500")
-    assert spec.client.base_url == spec.async_client.base_url == "http://127.0.0.1:8500"
+    assert _urls(spec)[0] == _urls(spec)[1] == "http://127.0.0.1:8500"
 
 
 def test_one_injected_client_locates_the_other(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -396,4 +396,11 @@ def test_one_injected_client_locates_the_other(monkeypatch: pytest.MonkeyPatch) 
     with ImageClient("http://127.0.0.1:8600") as client:
         spec = ClawRouterImageToolSpec(client=client)
         assert spec.client is client
-        assert spec.async_client.base_url == "http://127.0.0.1:8600"
+        assert _urls(spec)[1] == "http://127.0.0.1:8600"
+
+
+def _urls(spec: ClawRouterImageToolSpec) -> tuple[str, str]:
+    """Where the spec's two clients (always built at construction) reach ClawRouter."""
+    assert spec.client is not None
+    assert spec.async_client is not None
+    return spec.client.base_url, spec.async_client.base_url

@@ -7,21 +7,19 @@ comes from ``clawrouter_images.agent_tools``; this module only translates it int
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from typing_extensions import Self
 
-from clawrouter_images import AsyncImageClient, ImageClient, InvalidRequestError
+from clawrouter_images import InvalidRequestError
 from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
     EditArgs,
     GenerateArgs,
-    ImageToolConfig,
     ImageToolResult,
-    ImageTools,
+    ImageToolSettings,
     edit_description,
     edit_schema,
     format_result,
@@ -49,7 +47,7 @@ ArgsT = TypeVar("ArgsT", GenerateArgs, EditArgs)
 _ASYNC_TWINS = {"generate_image": "agenerate_image", "edit_image": "aedit_image"}
 
 
-class ClawRouterImageToolSpec(BaseToolSpec):
+class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
     """Generate and edit images through ClawRouter, as LlamaIndex tools.
 
     Setup:
@@ -60,18 +58,10 @@ class ClawRouterImageToolSpec(BaseToolSpec):
         ``http://127.0.0.1:8402``.
 
     Instantiation:
-        ``ClawRouterImageToolSpec(save_dir="images/", max_cost_usd=0.20)``.
-        ``models`` limits which models the LLM may pick (default: every available one);
-        ``default_model`` / ``default_edit_model`` are used when it picks none.
-        ``save_dir`` keeps every result on disk (``None``: URLs only).
-        ``allowed_dirs`` are the only folders local input images may come from
-        (default: the working directory and ClawRouter's image folder).
-        ``max_cost_usd`` refuses any call estimated above it, before it is sent.
-        ``return_image_block=True`` also hands each image to a vision LLM.
-        ``return_direct=True`` ends the agent's turn with the tool's answer.
-        ``client`` / ``async_client`` share one ``ImageClient`` / ``AsyncImageClient``
-        (default: built at construction, for ``base_url``).
-        ``edit_image`` is left out when none of the offered ``models`` can edit.
+        ``ClawRouterImageToolSpec(save_dir="images/", max_cost_usd=0.20)``: the fields of
+        ``ImageToolSettings`` (the same as the LangChain tools'), plus ``return_direct``
+        and the two tool names.  ``edit_image`` is left out when none of the offered
+        ``models`` can edit.
 
     Invocation:
         ``FunctionAgent(tools=spec.to_tool_list(), llm=llm)``: each tool answers with a
@@ -82,65 +72,42 @@ class ClawRouterImageToolSpec(BaseToolSpec):
         LlamaIndex agents hand them to the LLM as ``is_error`` outputs.
     """
 
-    spec_functions: list[SPEC_FUNCTION_TYPE] = [  # noqa: RUF012 - BaseToolSpec's contract
-        ("generate_image", "agenerate_image"),
-        ("edit_image", "aedit_image"),
-    ]
+    return_direct: bool = False
+    """End the agent's turn with the tool's answer."""
+    generate_tool_name: str = GENERATE_TOOL_NAME
+    edit_tool_name: str = EDIT_TOOL_NAME
+    spec_functions: list[SPEC_FUNCTION_TYPE] = Field(default_factory=list, exclude=True)
+    """BaseToolSpec's list (default: each offered tool with its native async twin)."""
 
-    def __init__(
-        self,
-        *,
-        models: Sequence[str] | None = None,
-        default_model: str | None = None,
-        default_edit_model: str | None = None,
-        save_dir: str | os.PathLike[str] | None = None,
-        allowed_dirs: Sequence[str | os.PathLike[str]] | None = None,
-        max_cost_usd: float | None = None,
-        return_image_block: bool = False,
-        return_direct: bool = False,
-        generate_tool_name: str = GENERATE_TOOL_NAME,
-        edit_tool_name: str = EDIT_TOOL_NAME,
-        base_url: str | None = None,
-        client: ImageClient | None = None,
-        async_client: AsyncImageClient | None = None,
-    ) -> None:
-        self.config = ImageToolConfig(
-            models=models,
-            default_model=default_model,
-            default_edit_model=default_edit_model,
-            save_dir=save_dir,
-            allowed_dirs=allowed_dirs,
-            max_cost_usd=max_cost_usd,
-            return_image_block=return_image_block,
-        )
-        self.return_direct = return_direct
-        self._tools = ImageTools(
-            self.config, client=client, async_client=async_client, base_url=base_url
-        )
-        self.client = self._tools.client
-        self.async_client = self._tools.async_client
+    _generate_schema: type[GenerateArgs] = PrivateAttr()
+    _edit_schema: type[EditArgs] | None = PrivateAttr(default=None)
+    _metadata: dict[str, ToolMetadata] = PrivateAttr()
 
-        self._generate_schema = generate_schema(self.config)
+    @model_validator(mode="after")
+    def _describe_for_the_llm(self) -> Self:
+        # Runs after ImageToolSettings._connect has checked the models.
+        self._generate_schema = generate_schema(self)
         self._metadata = {
             "generate_image": ToolMetadata(
-                name=generate_tool_name,
-                description=generate_description(self.config),
+                name=self.generate_tool_name,
+                description=generate_description(self),
                 fn_schema=self._generate_schema,
-                return_direct=return_direct,
+                return_direct=self.return_direct,
             )
         }
-        self._edit_schema: type[EditArgs] | None = None
-        if any(model.can_edit for model in self.config.offered(editing=False)):
-            self._edit_schema = edit_schema(self.config)
+        if any(model.can_edit for model in self.offered(editing=False)):
+            self._edit_schema = edit_schema(self)
             self._metadata["edit_image"] = ToolMetadata(
-                name=edit_tool_name,
-                description=edit_description(self.config),
+                name=self.edit_tool_name,
+                description=edit_description(self),
                 fn_schema=self._edit_schema,
-                return_direct=return_direct,
+                return_direct=self.return_direct,
             )
-        self.spec_functions = [
-            (name, _ASYNC_TWINS[name]) for name in _ASYNC_TWINS if name in self._metadata
-        ]
+        if "spec_functions" not in self.model_fields_set:
+            self.spec_functions = [
+                (name, _ASYNC_TWINS[name]) for name in _ASYNC_TWINS if name in self._metadata
+            ]
+        return self
 
     # -- the tool functions ---------------------------------------------------------------
     # FunctionTool passes the LLM's arguments through unchecked (and a wrong or missing
@@ -149,32 +116,32 @@ class ClawRouterImageToolSpec(BaseToolSpec):
 
     def generate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt."""
-        return self._tools.run(_validated(self._generate_schema, arguments))[1]
+        return self._runner.run(_validated(self._generate_schema, arguments))[1]
 
     async def agenerate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt (on the async client)."""
-        return (await self._tools.arun(_validated(self._generate_schema, arguments)))[1]
+        return (await self._runner.arun(_validated(self._generate_schema, arguments)))[1]
 
     def edit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (a URL, an allowed local file or an earlier result)."""
-        return self._tools.run(_validated(self._checked_edit_schema(), arguments))[1]
+        return self._runner.run(_validated(self._checked_edit_schema(), arguments))[1]
 
     async def aedit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (on the async client)."""
-        return (await self._tools.arun(_validated(self._checked_edit_schema(), arguments)))[1]
+        return (await self._runner.arun(_validated(self._checked_edit_schema(), arguments)))[1]
 
     def close(self) -> None:
         """Close the sync client this spec built (injected clients are yours to close)."""
-        self._tools.close()
+        self._runner.close()
 
     async def aclose(self) -> None:
         """Close both clients this spec built."""
-        await self._tools.aclose()
+        await self._runner.aclose()
 
     def _checked_edit_schema(self) -> type[EditArgs]:
         if self._edit_schema is None:
             raise InvalidRequestError(
-                f"no editing model among the configured models {self.config.models}; "
+                f"no editing model among the configured models {self.models}; "
                 "add one that can edit, such as gpt-image"
             )
         return self._edit_schema
