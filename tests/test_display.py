@@ -45,7 +45,7 @@ def test_html_uses_a_saved_file(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(_png(512, 256))
     response = _response(data=[ImageData(url="http://localhost:8402/images/1-x.png")])
-    response.saved_paths.append(path)
+    response._saved.append(path)  # as save() records it
     html = response._repr_html_()
     assert "data:image/png;base64," in html
     for shown in ("a red square", "google/nano-banana", "0.0525"):

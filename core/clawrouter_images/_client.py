@@ -23,6 +23,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Generator,
     Iterator,
     Mapping,
 )
@@ -211,17 +212,17 @@ class _BaseClient:
         self,
         path: str,
         prompt: object,
-        *,
         model: str | ImageModel | None,
         size: object,
         n: object,
         max_cost_usd: float | None,
         timeout: TimeoutTypes,
         extra_body: Mapping[str, object] | None,
-        image_count: int = 0,
-        has_mask: bool = False,
+        image: object = None,
+        mask: object = None,
     ) -> _Call:
-        """Validate and price a call; raise before anything is sent."""
+        """Validate and price a call (the public method's arguments, in its order); raise
+        before anything is sent."""
         editing = path == c.IMAGE2IMAGE_PATH
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidRequestError("prompt must be a non-empty string describing the image")
@@ -258,7 +259,7 @@ class _BaseClient:
                 f"n must be a whole number from 1 to {found.max_n} for {found.id}"
             )
         if editing:
-            self._check_edit_inputs(found, image_count, has_mask)
+            self._check_edit_inputs(found, _count_images(image), mask is not None)
         fields: dict[str, object] = dict(
             (GenerateRequest if not editing else EditRequest)(
                 model=found.id, prompt=prompt, size=size, n=n
@@ -708,6 +709,22 @@ class _BaseClient:
             role, url, f"its host is unreachable or the transfer broke ({err!r})"
         )
 
+    @contextlib.contextmanager
+    def _fetching(self, role: str, url: str, trusted: bool) -> Iterator[None]:
+        """httpx errors of an image fetch, connecting or while the body streams, in our terms."""
+        try:
+            yield
+        except httpx.TransportError as err:
+            raise self._fetch_failure(err, role, url, trusted) from err
+
+    def _fetch_checks(
+        self, response: httpx.Response, role: str, url: str, cap: int, started: float
+    ) -> None:
+        """The status, then the cap and deadline on every chunk.  The status check refuses
+        any encoding but identity, so the bytes metered are the bytes kept."""
+        self._fetch_status(response, role, url)
+        _meter(response, lambda size: self._fetch_progress(role, url, size, cap, started))
+
     def _fetch_status(self, response: httpx.Response, role: str, url: str) -> None:
         status = response.status_code
         if 300 <= status < 400:
@@ -741,10 +758,36 @@ class _BaseClient:
                 role, url, f"it took longer than {c.DOWNLOAD_DEADLINE_SECONDS:g} s to arrive"
             )
 
-    @staticmethod
-    def _save_stems(response: ImageResponse) -> list[str]:
+    # save() in both twins: the plan is here, the twins only stream each URL's bytes.
+
+    def _files(
+        self, response: ImageResponse, directory: str | os.PathLike[str], paths: list[Path]
+    ) -> Generator[tuple[AtomicImageFile, str | None], None, None]:
+        """Each image's file, open: inline bytes are written already; otherwise the URL
+        whose bytes the caller writes.  Each file lands when the caller moves on."""
+        target = prepare_save_dir(directory)
         count = len(response.data)
-        return [safe_stem(response.prompt, i, count) for i in range(count)]
+        for index, item in enumerate(response.data):
+            stem = safe_stem(response.prompt, index, count)
+            with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
+                inline = self._inline_bytes(item)
+                if inline is not None:
+                    out.write(inline)
+                yield out, None if inline is not None else self._result_url(item)
+                # Recorded as each file lands, so a later failure does not hide earlier files.
+                paths.append(out.commit())
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _saving(response: ImageResponse, paths: list[Path]) -> Iterator[None]:
+        """The images were paid for: whatever goes wrong (a full disk, a folder removed
+        meanwhile, a hostile URL), the caller gets a typed error that still holds them."""
+        try:
+            yield
+        except Exception as err:
+            raise paid_result_error(err, response, [str(p) for p in paths]) from err
+        finally:
+            response._saved = list(paths)  # for the notebook preview
 
 
 _INPUT = "input"
@@ -912,14 +955,7 @@ class ImageClient(_BaseClient):
     ) -> ImageResponse:
         """Generate ``n`` images from ``prompt`` (default model google/nano-banana)."""
         call = self._plan(
-            c.GENERATIONS_PATH,
-            prompt,
-            model=model,
-            size=size,
-            n=n,
-            max_cost_usd=max_cost_usd,
-            timeout=timeout,
-            extra_body=extra_body,
+            c.GENERATIONS_PATH, prompt, model, size, n, max_cost_usd, timeout, extra_body
         )
         return self._execute(call, {})
 
@@ -944,14 +980,14 @@ class ImageClient(_BaseClient):
         call = self._plan(
             c.IMAGE2IMAGE_PATH,
             prompt,
-            model=model,
-            size=size,
-            n=n,
-            max_cost_usd=max_cost_usd,
-            timeout=timeout,
-            extra_body=extra_body,
-            image_count=_count_images(image),
-            has_mask=mask is not None,
+            model,
+            size,
+            n,
+            max_cost_usd,
+            timeout,
+            extra_body,
+            image,
+            mask,
         )
         images = [self._fetch_input(item) for item in prepare_inputs(image)]
         checked_mask = self._fetch_input(prepare_input(mask)) if mask is not None else None
@@ -980,25 +1016,15 @@ class ImageClient(_BaseClient):
         paths saved so far; no partial file is left behind.
         """
         paths: list[Path] = []
-        try:
-            target = prepare_save_dir(directory)
-            for item, stem in zip(response.data, self._save_stems(response), strict=True):
-                with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
-                    inline = self._inline_bytes(item)
-                    if inline is not None:
-                        out.write(inline)
-                    else:
-                        url = self._result_url(item)
-                        with self._open(url, _RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
-                            for chunk in chunks:
-                                out.write(chunk)
-                    paths.append(out.commit())
-                # Recorded as each file lands, so a later failure does not hide earlier files.
-                response.saved_paths.append(paths[-1])
-        # The images were paid for: whatever goes wrong (a full disk, a folder removed
-        # meanwhile, a hostile URL), the caller gets a typed error that still holds them.
-        except Exception as err:
-            raise paid_result_error(err, response, [str(p) for p in paths]) from err
+        with (
+            self._saving(response, paths),
+            contextlib.closing(self._files(response, directory, paths)) as files,
+        ):
+            for out, url in files:
+                if url is not None:
+                    with self._open(url, _RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
+                        for chunk in chunks:
+                            out.write(chunk)
         return paths
 
     # -- I/O ------------------------------------------------------------------------------
@@ -1055,22 +1081,14 @@ class ImageClient(_BaseClient):
         started = self._clock()
         target, trusted = self._fetch_target(url, role)
         http = self._http if trusted else self._foreign()
-        try:
-            response = http.send(
-                self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True, follow_redirects=False
-            )
-        except httpx.TransportError as err:
-            raise self._fetch_failure(err, role, url, trusted) from err
-        try:
-            # The status check refuses any encoding but identity, so the bytes metered are
-            # the bytes kept.
-            self._fetch_status(response, role, url)
-            _meter(response, lambda size: self._fetch_progress(role, url, size, cap, started))
-            yield response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES)
-        except httpx.TransportError as err:  # the body broke off while it was being read
-            raise self._fetch_failure(err, role, url, trusted) from err
-        finally:
-            response.close()
+        request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
+        with self._fetching(role, url, trusted):
+            response = http.send(request, stream=True, follow_redirects=False)
+            try:
+                self._fetch_checks(response, role, url, cap, started)
+                yield response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES)
+            finally:
+                response.close()
 
     def _fetch(self, url: str, role: str, cap: int) -> bytes:
         body = bytearray()
@@ -1146,14 +1164,7 @@ class AsyncImageClient(_BaseClient):
     ) -> ImageResponse:
         """Generate ``n`` images from ``prompt`` (default model google/nano-banana)."""
         call = self._plan(
-            c.GENERATIONS_PATH,
-            prompt,
-            model=model,
-            size=size,
-            n=n,
-            max_cost_usd=max_cost_usd,
-            timeout=timeout,
-            extra_body=extra_body,
+            c.GENERATIONS_PATH, prompt, model, size, n, max_cost_usd, timeout, extra_body
         )
         return await self._execute(call, {})
 
@@ -1174,14 +1185,14 @@ class AsyncImageClient(_BaseClient):
         call = self._plan(
             c.IMAGE2IMAGE_PATH,
             prompt,
-            model=model,
-            size=size,
-            n=n,
-            max_cost_usd=max_cost_usd,
-            timeout=timeout,
-            extra_body=extra_body,
-            image_count=_count_images(image),
-            has_mask=mask is not None,
+            model,
+            size,
+            n,
+            max_cost_usd,
+            timeout,
+            extra_body,
+            image,
+            mask,
         )
         images = [await self._fetch_input(item) for item in prepare_inputs(image)]
         checked_mask = await self._fetch_input(prepare_input(mask)) if mask is not None else None
@@ -1205,24 +1216,15 @@ class AsyncImageClient(_BaseClient):
     async def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
         """Write every image of ``response`` into ``directory`` and return the new paths."""
         paths: list[Path] = []
-        try:
-            target = prepare_save_dir(directory)
-            for item, stem in zip(response.data, self._save_stems(response), strict=True):
-                with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
-                    inline = self._inline_bytes(item)
-                    if inline is not None:
-                        out.write(inline)
-                    else:
-                        url = self._result_url(item)
-                        async with self._open(url, _RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
-                            async for chunk in chunks:
-                                out.write(chunk)
-                    paths.append(out.commit())
-                # Recorded as each file lands, so a later failure does not hide earlier files.
-                response.saved_paths.append(paths[-1])
-        # The images were paid for: see ImageClient.save.
-        except Exception as err:
-            raise paid_result_error(err, response, [str(p) for p in paths]) from err
+        with (
+            self._saving(response, paths),
+            contextlib.closing(self._files(response, directory, paths)) as files,
+        ):
+            for out, url in files:
+                if url is not None:
+                    async with self._open(url, _RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
+                        async for chunk in chunks:
+                            out.write(chunk)
         return paths
 
     # -- I/O ------------------------------------------------------------------------------
@@ -1280,20 +1282,14 @@ class AsyncImageClient(_BaseClient):
         started = self._clock()
         target, trusted = self._fetch_target(url, role)
         http = await (self._clawrouter() if trusted else self._foreign())
-        try:
-            response = await http.send(
-                self._get_request(target, c.DOWNLOAD_TIMEOUT), stream=True, follow_redirects=False
-            )
-        except httpx.TransportError as err:
-            raise self._fetch_failure(err, role, url, trusted) from err
-        try:
-            self._fetch_status(response, role, url)  # identity only: see ImageClient._open
-            _meter(response, lambda size: self._fetch_progress(role, url, size, cap, started))
-            yield response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES)
-        except httpx.TransportError as err:  # the body broke off while it was being read
-            raise self._fetch_failure(err, role, url, trusted) from err
-        finally:
-            await response.aclose()
+        request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
+        with self._fetching(role, url, trusted):
+            response = await http.send(request, stream=True, follow_redirects=False)
+            try:
+                self._fetch_checks(response, role, url, cap, started)
+                yield response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES)
+            finally:
+                await response.aclose()
 
     async def _fetch(self, url: str, role: str, cap: int) -> bytes:
         body = bytearray()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._constants import THUMBNAIL_PIXELS
@@ -38,8 +37,8 @@ def thumbnail_png(data: bytes) -> bytes | None:
 
 def local_bytes(response: ImageResponse, index: int) -> bytes | None:
     """The bytes of image ``index`` if they are here already (a saved file or b64_json)."""
-    if index < len(response.saved_paths):
-        path = Path(response.saved_paths[index])
+    if index < len(response._saved):
+        path = response._saved[index]
         if path.is_file():
             return path.read_bytes()
     item = response.data[index]

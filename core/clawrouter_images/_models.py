@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pydantic.alias_generators import to_camel
 
 from ._exceptions import quote
@@ -75,12 +75,9 @@ class ImageResponse(BaseModel):
     size: str | None = None  # the size asked for
     prompt: str | None = None  # the prompt sent
     estimated_cost_usd: float = 0.0  # catalogue estimate, gateway margin included
-    saved_paths: list[Path] = []  # files written by save(): local state, never from the wire
-
-    def model_post_init(self, context: Any, /) -> None:
-        # The notebook preview reads saved files: whatever an answer (or any input) says
-        # about them is dropped; only save() fills this list.
-        self.saved_paths = []
+    # What save() wrote, for the notebook preview only: local state, so a private
+    # attribute that no answer, input or dump can reach (save() returns the paths).
+    _saved: list[Path] = PrivateAttr(default_factory=list)
 
     def __repr_args__(self) -> Any:
         # Extra fields from the server may hold base64 too, at any depth.

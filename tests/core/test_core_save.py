@@ -92,7 +92,7 @@ async def test_save_b64_json(
 
 
 async def test_save_several_images(twin: Twin, server: Server, tmp_path: Path, png: bytes) -> None:
-    """Several results are saved under numbered names and recorded on the response."""
+    """Several results are saved under numbered names, returned and kept for the preview."""
     server.on("GET", "/images/a.png", server.content(png))
     server.on("GET", "/images/b.jpg", server.content(JPEG))
     response = await _generated(
@@ -104,7 +104,8 @@ async def test_save_several_images(twin: Twin, server: Server, tmp_path: Path, p
     )
     paths = await twin.save(response, tmp_path)
     assert paths == [tmp_path / "two-foxes-1.png", tmp_path / "two-foxes-2.jpg"]
-    assert response.saved_paths == paths
+    assert response._saved == paths
+    assert "saved_paths" not in response.model_dump()  # what ClawRouter answered, only
     assert files_in(tmp_path) == ["two-foxes-1.png", "two-foxes-2.jpg"]  # no temporary left
     assert paths[1].read_bytes() == JPEG
 
@@ -238,7 +239,7 @@ async def test_interrupted_download_leaves_no_file(
     assert isinstance(info.value.__cause__.__cause__, httpx.ReadError)
     assert "http://localhost:8402/images/a.png" in str(info.value)
     assert files_in(tmp_path) == []
-    assert response.saved_paths == []
+    assert response._saved == []
 
 
 async def test_non_image_result_is_not_saved(twin: Twin, server: Server, tmp_path: Path) -> None:

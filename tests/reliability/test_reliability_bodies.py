@@ -427,7 +427,7 @@ async def _refused(kind: str, caller: Caller, stub: Stub, out: Path) -> str:
         assert err.result is not None
         assert err.result.urls == [RESULT_URL]
         assert err.saved_paths == []
-        assert err.result.saved_paths == []
+        assert err.result._saved == []
         assert isinstance(err.__cause__, ResponseValidationError), repr(err.__cause__)
         assert _names(out) == []
         err = err.__cause__
@@ -838,15 +838,15 @@ async def test_more_images_than_asked_for_keeps_the_first_n(
 async def test_saved_paths_never_come_from_the_wire(
     key: str, caller: Caller, stub: Stub, tmp_path: Path
 ) -> None:
-    """A ``saved_paths`` key in the answer never becomes ImageResponse.saved_paths (local state)."""
+    """A ``saved_paths`` key in the answer is wire data: the preview reads only what save() wrote."""
     body = _answer(RESULT_URL, **{key: ["/etc/passwd", str(Path.home() / ".ssh" / "id_rsa")]})
     _serve("answer", stub, Reply(200, JSON_TYPE, body))
     response = await caller.generate()
-    assert response.saved_paths == []
-    assert response.model_dump()["saved_paths"] == []
+    assert response._saved == []
     assert "/etc/passwd" not in response._repr_html_()
     paths = await caller.save(response, tmp_path)
-    assert response.saved_paths == paths
+    assert response._saved == paths
+    assert str(tmp_path) not in response.model_dump_json()  # local state stays out of dumps
     assert _names(tmp_path) == [p.name for p in paths]
 
 
