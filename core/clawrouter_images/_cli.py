@@ -278,7 +278,9 @@ def _paid_call(
 def _report(client: ImageClient, response: ImageResponse, args: argparse.Namespace) -> int:
     paths = client.save(response, args.output)
     if args.json:
-        print(response.model_dump_json(indent=2))
+        # The answer as ClawRouter gave it, plus what this command did with it.
+        shown = {**response.model_dump(mode="json"), "saved_paths": [str(p) for p in paths]}
+        print(json.dumps(shown, indent=2))
     else:
         for path in paths:
             print(path)
