@@ -153,8 +153,8 @@ def test_client_constructors_take_the_same_options() -> None:
         assert sync[option].kind is inspect.Parameter.KEYWORD_ONLY
 
 
-# The submodules code outside this repo imports: the agent-tool contract, the emulator and
-# the pytest plugin.  Their __all__ is a contract too.
+# The submodules code outside this repo imports: the agent-tool contract, the emulator, the
+# pytest plugin and the demo's scripted models.  Their __all__ is a contract too.
 SUBMODULE_NAMES = {
     "clawrouter_images.agent_tools": [
         "EDIT_TOOL_NAME",
@@ -187,6 +187,7 @@ SUBMODULE_NAMES = {
         "run",
         "serve",
     ],
+    "clawrouter_images_demo": ["FRAMEWORKS", "run_demo", "scripted_chat_model", "scripted_llm"],
     "clawrouter_images.testing": [
         "clawrouter_async_client",
         "clawrouter_client",
@@ -198,7 +199,7 @@ SUBMODULE_NAMES = {
 
 @pytest.mark.parametrize("module_name", list(SUBMODULE_NAMES))
 def test_submodule_surfaces_are_pinned(module_name: str) -> None:
-    """agent_tools, emulator and testing export exactly their documented names, all importable."""
+    """agent_tools, emulator, testing and the demo export exactly their documented names, all importable."""
     module = importlib.import_module(module_name)
     assert list(module.__all__) == SUBMODULE_NAMES[module_name]
     assert [name for name in module.__all__ if not hasattr(module, name)] == []

@@ -10,16 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clawrouter_images_demo import (
-    STEPS,
-    _langchain,
-    _llm,
-    _run,
-    scripted_chat_model,
-    scripted_llm,
-)
+from clawrouter_images_demo import _langchain, _llm, _run, scripted_chat_model, scripted_llm
 from clawrouter_images_demo._langchain import ScriptedChatModel
 from clawrouter_images_demo._llm import PROVIDERS, LLMChoice
+from clawrouter_images_demo._script import STEPS
 
 if TYPE_CHECKING:
     from pathlib import Path
