@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._httpx_cli import defer_httpx_cli
 from ._version import package_version
+
+defer_httpx_cli()
 
 if TYPE_CHECKING:
     from ._catalog import MODELS, ImageModel, estimate_cost, resolve_model
