@@ -176,21 +176,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the offline ClawRouter emulator on a port, for any program that "
         "talks to ClawRouter: same routes and answers, no wallet, nothing paid. Ctrl+C stops it.",
     )
-    emulate.add_argument(
+    add_serve_options(emulate)
+    return parser
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """``--host``, ``--port`` and ``--image-dir``: shared with ``python -m
+    clawrouter_images.emulator``, so both commands read the same."""
+    parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
     )
-    emulate.add_argument(
+    parser.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
         help=f"port to listen on (default {DEFAULT_PORT}, ClawRouter's; 0 picks a free port)",
     )
-    emulate.add_argument(
+    parser.add_argument(
         "--image-dir",
         type=Path,
         help="where to keep the images (default: a temporary folder, removed on exit)",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
