@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import errno
 import json
+import logging
 import signal
 import sys
 import threading
@@ -356,6 +357,9 @@ def _emulate(args: argparse.Namespace) -> int:
         url = _listen(stack, emulator, args.host, args.port)
         # A service manager stops us with SIGTERM: leave as cleanly as on Ctrl+C.
         stack.enter_context(_on_sigterm(stop.set))
+        # Only now: serve() has logged its own "serving on" line, which the announcement
+        # below repeats with more.
+        stack.enter_context(_emulator_log_on_stderr())
         # Printed once the port is listening (and known, with --port 0).
         print(
             f"ClawRouter emulator on {url} (images in {emulator.image_dir}); "
@@ -381,6 +385,23 @@ def _listen(stack: contextlib.ExitStack, emulator: Emulator, host: str, port: in
             f"port {port} on {host} is already in use; pick another with --port "
             "(or --port 0 for a free one)"
         ) from None
+
+
+@contextlib.contextmanager
+def _emulator_log_on_stderr() -> Iterator[None]:
+    """The emulator's log (a line per request) on stderr, timed, while the command serves."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    emulator_logger = logging.getLogger("clawrouter_images.emulator")
+    level = emulator_logger.level
+    emulator_logger.addHandler(handler)
+    emulator_logger.setLevel(logging.INFO)
+    # Restored on the way out: main() also runs inside other programs (and tests).
+    try:
+        yield
+    finally:
+        emulator_logger.removeHandler(handler)
+        emulator_logger.setLevel(level)
 
 
 @contextlib.contextmanager
