@@ -8,6 +8,7 @@ resolves aliases nor validates sizes, so both are done here, before anything is 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,7 +18,12 @@ from ._exceptions import InvalidRequestError, quote
 
 ModelStatus = Literal["available", "delisted", "unavailable"]
 
-_SIZE_RE = re.compile(r"^\s*(\d{2,5})\s*[x×X*]\s*(\d{2,5})\s*$")
+# ASCII digits only (``\d`` would take Arabic-Indic or full-width ones); ×, X and * because
+# LLMs copy the multiplication sign from docs.  A sign is matched only to name the problem.
+_SIZE_RE = re.compile(r"(-?[0-9]+)\s*[x×X*]\s*([+-]?[0-9]+)", re.ASCII)
+# Longer than any real size, even with generous spacing: refused before the regex or int()
+# sees it, so a megabyte of digits costs nothing (int() would refuse past 4300 digits anyway).
+_MAX_SIZE_CHARS = 40
 
 
 # Plain frozen dataclasses rather than pydantic models: the catalogue is built at import
@@ -70,17 +76,46 @@ class ImageModel:
         return self.status == "available"
 
     def accepts_size(self, size: str) -> bool:
-        if size in self.sizes:
-            return True
-        if self.free_sizes is None:
-            return False
-        width, height = parse_size(size)
+        """Whether this model takes ``size`` (any spelling ``parse_size`` reads)."""
+        return self.size_problem(size) is None
+
+    def check_size(self, size: str) -> str:
+        """``size`` as ``WIDTHxHEIGHT`` if this model takes it.
+
+        Otherwise raises ``InvalidRequestError`` saying what is wrong with it and which
+        sizes would work.
+        """
+        problem = self.size_problem(size)
+        if problem is not None:
+            raise InvalidRequestError(problem)
+        return normalize_size(size)
+
+    def size_problem(self, size: str) -> str | None:
+        """``None`` if this model takes ``size``, else the message refusing it: what is wrong
+        and which sizes would work.  The one place these words are written."""
+        parsed = _parse(size)
+        if isinstance(parsed, str):
+            return f"{parsed}; {self.id} takes {self.sizes_text()}"
+        width, height = parsed
+        if f"{width}x{height}" in self.sizes:
+            return None
         bounds = self.free_sizes
-        return (
-            bounds.min_side <= min(width, height)
-            and max(width, height) <= bounds.max_side
-            and width * height <= bounds.max_pixels
-        )
+        if bounds is None:
+            listed = self.sizes_text()
+            return f"{self.id} does not take size {width}x{height}; it takes only {listed}"
+        small = min(width, height) < bounds.min_side
+        large = max(width, height) > bounds.max_side
+        if small and large:
+            wrong = "is too small on one side and too large on the other"
+        elif small:
+            wrong = "is too small"
+        elif large:
+            wrong = "is too large"
+        elif width * height > bounds.max_pixels:
+            wrong = f"has too many pixels ({width * height / 1e6:.1f} MP)"
+        else:
+            return None
+        return f"size {width}x{height} {wrong} for {self.id}: it takes {self.sizes_text()}"
 
     def sizes_text(self) -> str:
         """Sizes as people read them, e.g. ``1024x1024, 2048x2048 (any WxH up to 4096x4096)``."""
@@ -131,13 +166,35 @@ def _area(size: str) -> int:
     return width * height
 
 
-def parse_size(size: str) -> tuple[int, int]:
-    match = _SIZE_RE.match(size)
-    if match is None:
-        raise InvalidRequestError(
-            f"size {quote(repr(size), 40)} is not of the form WIDTHxHEIGHT, e.g. '1024x1024'"
+def _parse(size: str) -> tuple[int, int] | str:
+    """``(width, height)``, or what is wrong with ``size`` whatever the model."""
+    text = size.strip()
+    if len(text) > _MAX_SIZE_CHARS:
+        return (
+            f"size {quote(repr(text[:20]), 40)}… is {len(text)} characters long, "
+            "too long for WIDTHxHEIGHT"
         )
-    return int(match.group(1)), int(match.group(2))
+    # NFKC turns full-width digits and ｘ (what a CJK keyboard types) into ASCII; × stays.
+    match = _SIZE_RE.fullmatch(unicodedata.normalize("NFKC", text))
+    shown = f"size {quote(repr(size), 40)}"
+    if match is None:
+        return f"{shown} is not of the form WIDTHxHEIGHT (two whole numbers of pixels)"
+    width, height = int(match.group(1)), int(match.group(2))
+    if width < 0 or height < 0:
+        return f"{shown} has a negative side"
+    return width, height
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """``"1024x768"`` (or ``"1024 × 768"``, ``"1024X768"``, ``"1024*768"``) -> ``(1024, 768)``.
+
+    Raises ``InvalidRequestError`` for anything that is not two whole numbers of pixels;
+    whether a model takes the size is ``ImageModel.size_problem``'s question.
+    """
+    parsed = _parse(size)
+    if isinstance(parsed, str):
+        raise InvalidRequestError(f"{parsed}, e.g. '1024x1024'")
+    return parsed
 
 
 def normalize_size(size: str) -> str:

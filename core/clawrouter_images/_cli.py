@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import errno
 import json
+import logging
 import signal
 import sys
 import threading
@@ -176,21 +177,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the offline ClawRouter emulator on a port, for any program that "
         "talks to ClawRouter: same routes and answers, no wallet, nothing paid. Ctrl+C stops it.",
     )
-    emulate.add_argument(
+    add_serve_options(emulate)
+    return parser
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """``--host``, ``--port`` and ``--image-dir``: shared with ``python -m
+    clawrouter_images.emulator``, so both commands read the same."""
+    parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
     )
-    emulate.add_argument(
+    parser.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
         help=f"port to listen on (default {DEFAULT_PORT}, ClawRouter's; 0 picks a free port)",
     )
-    emulate.add_argument(
+    parser.add_argument(
         "--image-dir",
         type=Path,
         help="where to keep the images (default: a temporary folder, removed on exit)",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -352,6 +359,9 @@ def _emulate(args: argparse.Namespace) -> int:
         url = _listen(stack, emulator, args.host, args.port)
         # A service manager stops us with SIGTERM: leave as cleanly as on Ctrl+C.
         stack.enter_context(_on_sigterm(stop.set))
+        # Only now: serve() has logged its own "serving on" line, which the announcement
+        # below repeats with more.
+        stack.enter_context(_emulator_log_on_stderr())
         # Printed once the port is listening (and known, with --port 0).
         print(
             f"ClawRouter emulator on {url} (images in {emulator.image_dir}); "
@@ -377,6 +387,23 @@ def _listen(stack: contextlib.ExitStack, emulator: Emulator, host: str, port: in
             f"port {port} on {host} is already in use; pick another with --port "
             "(or --port 0 for a free one)"
         ) from None
+
+
+@contextlib.contextmanager
+def _emulator_log_on_stderr() -> Iterator[None]:
+    """The emulator's log (a line per request) on stderr, timed, while the command serves."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    emulator_logger = logging.getLogger("clawrouter_images.emulator")
+    level = emulator_logger.level
+    emulator_logger.addHandler(handler)
+    emulator_logger.setLevel(logging.INFO)
+    # Restored on the way out: main() also runs inside other programs (and tests).
+    try:
+        yield
+    finally:
+        emulator_logger.removeHandler(handler)
+        emulator_logger.setLevel(level)
 
 
 @contextlib.contextmanager

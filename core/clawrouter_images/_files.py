@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import unicodedata
 from pathlib import Path
@@ -17,16 +16,68 @@ from ._constants import MAX_DOWNLOAD_BYTES
 from ._exceptions import InvalidRequestError, ResponseValidationError, quote
 from ._inputs import extension_for, sniff_image_type
 
-_MAX_STEM = 48
+# A stem holds at most this many characters (a short, readable name) and this many bytes
+# once UTF-8 encoded in NFD, the form macOS stores: with "-4", "-10000" and ".webp" added
+# the name stays far below 255 bytes (ext4, APFS, NTFS's 255 UTF-16 units) and below
+# eCryptfs's 143.
+_MAX_STEM_CHARS = 48
+_MAX_STEM_BYTES = 120
 _MAX_COLLISIONS = 10_000
+_FALLBACK_STEM = "image"
+# Marks kept on one letter: real scripts stack two or three; "Zalgo" text stacks dozens.
+_MAX_MARKS = 3
+# Letters by Unicode category that draw nothing: a name made of them would look empty.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+# Names Windows reserves for devices, whatever the extension: "con.png" cannot be created.
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"{device}{digit}" for device in ("com", "lpt") for digit in "0123456789"}
+)
 
 
 def safe_stem(prompt: str | None, index: int, count: int) -> str:
-    """``"A red fox, at dawn!"`` -> ``a-red-fox-at-dawn``; ``-2`` etc. when there are several."""
-    text = unicodedata.normalize("NFKD", prompt or "").encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:_MAX_STEM].rstrip("-")
-    stem = slug or "image"
+    """A file name stem from the prompt; ``-2`` etc. when there are several images.
+
+    ``"A red fox, at dawn!"`` -> ``a-red-fox-at-dawn``; ``"Кот в шляпе"`` -> ``кот-в-шляпе``.
+    Letters and digits of any script are kept (NFKC-normalised, lower case) with their
+    combining marks; everything else (punctuation, dots, slashes, spaces, symbols, emoji,
+    control and format characters such as bidi marks) separates words with ``-``.
+    """
+    stem = _slug(prompt or "") or _FALLBACK_STEM
+    if stem in _WINDOWS_RESERVED:
+        stem = f"{stem}-{_FALLBACK_STEM}"
     return f"{stem}-{index + 1}" if count > 1 else stem
+
+
+def _slug(text: str) -> str:
+    # Only as much as can survive the caps: a megabyte prompt costs no more than a short one.
+    text = unicodedata.normalize("NFKC", text[: _MAX_STEM_CHARS * 8]).lower()
+    clusters: list[str] = []  # a letter or digit with its marks, or "-"
+    for char in text:
+        kind = unicodedata.category(char)
+        if (kind[0] == "L" or kind == "Nd") and char not in _INVISIBLE_LETTERS:
+            clusters.append(char)
+        elif kind[0] == "M" and clusters and clusters[-1] != "-":
+            if len(clusters[-1]) <= _MAX_MARKS:
+                clusters[-1] += char
+        elif kind == "Cf":
+            # Invisible (bidi marks, zero-width joiners): dropped, so they split no word.
+            continue
+        elif clusters and clusters[-1] != "-":
+            clusters.append("-")
+    kept: list[str] = []
+    size = 0
+    for cluster in clusters:
+        # Cut between clusters only: a letter never loses its accent or vowel sign.
+        grown = size + len(unicodedata.normalize("NFD", cluster).encode())
+        if len(kept) == _MAX_STEM_CHARS or grown > _MAX_STEM_BYTES:
+            # And between words where there are any: "a-red-fox", not "a-red-fox-at-da".
+            if cluster != "-" and "-" in kept:
+                del kept[len(kept) - kept[::-1].index("-") :]
+            break
+        kept.append(cluster)
+        size = grown
+    return unicodedata.normalize("NFC", "".join(kept)).strip("-")
 
 
 def prepare_save_dir(directory: str | os.PathLike[str]) -> Path:

@@ -206,8 +206,10 @@ def test_python_dash_m_is_the_same_command() -> None:
 
 
 def test_emulate_serves_the_client_on_a_port(tmp_path: Path) -> None:
-    """`emulate --port 0` names its URL once listening and serves ImageClient end to end."""
-    from clawrouter_images import ImageClient
+    """`emulate --port 0` names its URL once listening, serves ImageClient end to end and
+    logs each request on stderr."""
+    from clawrouter_images import ImageClient, estimate_cost
+    from clawrouter_images._catalog import format_usd
 
     command = [sys.executable, "-m", "clawrouter_images", "emulate", "--port", "0"]
     command += ["--image-dir", str(tmp_path / "srv")]
@@ -223,7 +225,15 @@ def test_emulate_serves_the_client_on_a_port(tmp_path: Path) -> None:
                 (path,) = client.save(response, tmp_path / "out")
         finally:
             process.terminate()
+        log = process.stderr.read()
     assert health.ok
     with Image.open(path) as image:
         assert image.size == (512, 512)
     assert any((tmp_path / "srv").iterdir())
+    # One line per request, each after the time of day.
+    cost = format_usd(estimate_cost("cogview", "512x512"))
+    requests = [line.split(" ", 1)[1] for line in log.splitlines()]
+    assert requests[:2] == [
+        "GET /health 200",
+        f"POST /v1/images/generations 200 zai/cogview-4 {cost}",
+    ]

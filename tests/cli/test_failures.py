@@ -234,3 +234,26 @@ def test_ctrl_c_elsewhere_is_plain_interrupted(
     argv = [command, "--port", "0"] if command == "emulate" else [command]
     assert main(argv) == 130
     assert capsys.readouterr() == ("", "clawrouter-images: interrupted\n")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="until _client.py validates with ImageModel.check_size (patch in the cli branch's "
+    "report); then drop this mark",
+)
+@pytest.mark.parametrize(
+    ("model", "size"),
+    [("nano-banana", "2x2"), ("banana-pro", "2x2"), ("banana-pro", "99999999999x1")],
+)
+def test_refused_size_says_why_and_what_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, size: str
+) -> None:
+    """`--size` the model cannot take: the catalogue's one-line reason, nothing sent or saved."""
+    from clawrouter_images import resolve_model
+
+    argv = ["generate", "x", "--emulator", "--model", model, "--size", size, "-o", str(tmp_path)]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"{PREFIX}{resolve_model(model).size_problem(size)}\n"
+    assert list(tmp_path.iterdir()) == []

@@ -58,7 +58,7 @@ from ._drop import bind_transport, unbind_transport
 from ._faults import Fault, FaultBook, FaultKind
 from ._inprocess import SyncASGITransport, async_transport
 from ._jsparse import JSParseError, js_falsy, js_json_parse
-from ._ledger import Ledger, LedgerEntry, Trace, estimate_usd, shorten_data_uris
+from ._ledger import Ledger, LedgerEntry, Trace, access_line, estimate_usd, shorten_data_uris
 from ._resolve import Fetched, FetchFailed, ResolveError, resolve_value
 from ._storage import ImageStore
 from ._upstream import upstream_answer
@@ -262,22 +262,22 @@ class Emulator:
             status = answer.status
         elif isinstance(answer, DropMidBody):
             status = answer.reply.status
-        self._ledger.record(
-            LedgerEntry(
-                method=request.method,
-                path=request.target,
-                body=trace.body,
-                model=trace.model,
-                size=trace.size,
-                n=trace.n,
-                status=status,
-                paid=trace.paid,
-                estimated_cost_usd=trace.estimated_cost_usd,
-                fault=trace.fault,
-                received_at=arrived,
-            )
+        entry = LedgerEntry(
+            method=request.method,
+            path=request.target,
+            body=trace.body,
+            model=trace.model,
+            size=trace.size,
+            n=trace.n,
+            status=status,
+            paid=trace.paid,
+            estimated_cost_usd=trace.estimated_cost_usd,
+            fault=trace.fault,
+            received_at=arrived,
         )
-        logger.debug("%s %s -> %s", request.method, request.target, status or "dropped")
+        self._ledger.record(entry)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s", access_line(entry))
         await deliver(answer, send, receive)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

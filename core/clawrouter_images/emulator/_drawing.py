@@ -16,12 +16,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import re
 import textwrap
 import warnings
 from collections.abc import Sequence
 from typing import Literal
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 ImageFormat = Literal["png", "jpeg", "webp"]
 
@@ -35,7 +36,12 @@ FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 class UnreadableImageError(ValueError):
-    """Input bytes that are not an image Pillow can read."""
+    """Input bytes that are not an image Pillow can read; the message is the 400's details."""
+
+
+# Any other Pillow message that quotes the file object it read from: the caller sent bytes,
+# a memory address tells them nothing.
+_OBJECT_REPR = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
 def _digest(*parts: str) -> bytes:
@@ -152,16 +158,26 @@ def render_generation(
     return _encode(image, image_format)
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes, name: str) -> Image.Image:
+    """``data`` decoded; ``name`` (``image``, ``image[1]``, ``mask``) says which input failed."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_INPUT_PIXELS:
-                raise UnreadableImageError(f"image is {image.width}x{image.height}, too large")
+                raise UnreadableImageError(
+                    f"{name} is {image.width}x{image.height} pixels, too large to read"
+                )
             image.load()
     except UnreadableImageError:
         raise
+    except UnidentifiedImageError:
+        # Pillow's own message names the BytesIO it read from, memory address and all.
+        head = f", starting {data[:8].hex()}" if data else ""
+        raise UnreadableImageError(
+            f"{name} is not a readable image: format not recognised, or the data is cut short "
+            f"({len(data)} bytes{head})"
+        ) from None
     except (
         OSError,
         ValueError,
@@ -169,13 +185,9 @@ def _open(data: bytes) -> Image.Image:
         Image.DecompressionBombWarning,
         Image.DecompressionBombError,
     ) as err:
-        raise UnreadableImageError(str(err) or type(err).__name__) from err
+        reason = _OBJECT_REPR.sub("the data", str(err)) or type(err).__name__
+        raise UnreadableImageError(f"{name} is not a readable image: {reason}") from err
     return image
-
-
-def check_image(data: bytes) -> None:
-    """Raise ``UnreadableImageError`` unless ``data`` is an image Pillow can decode."""
-    _open(data)
 
 
 def _edit_area(mask: bytes | None, size: tuple[int, int]) -> Image.Image:
@@ -187,7 +199,7 @@ def _edit_area(mask: bytes | None, size: tuple[int, int]) -> Image.Image:
     strength = int(255 * _TINT_OPACITY)
     if mask is None:
         return Image.new("L", size, strength)
-    picture = _open(mask)
+    picture = _open(mask, "mask")
     if "A" in picture.getbands() or "transparency" in picture.info:
         selected = picture.convert("RGBA").getchannel("A").point(lambda v: 255 if v < 128 else 0)
     else:
@@ -206,7 +218,8 @@ def render_edit(
 ) -> bytes:
     """The first of ``sources`` fitted to the output size, tinted where the edit goes, labelled."""
     size = (width, height)
-    base = ImageOps.fit(_open(sources[0]).convert("RGB"), size, Image.Resampling.BILINEAR)
+    names = ["image"] if len(sources) == 1 else [f"image[{i}]" for i in range(len(sources))]
+    base = ImageOps.fit(_open(sources[0], names[0]).convert("RGB"), size, Image.Resampling.BILINEAR)
     digest = _digest("edit", prompt)
     tint = _colour(digest, 0)
     image = Image.composite(Image.new("RGB", size, tint), base, _edit_area(mask, size))
@@ -215,7 +228,7 @@ def render_edit(
     # Further input images become thumbnails along the bottom edge.
     thumb = max(8, short // 5)
     for index, extra in enumerate(sources[1:4]):
-        picture = ImageOps.fit(_open(extra).convert("RGB"), (thumb, thumb))
+        picture = ImageOps.fit(_open(extra, names[index + 1]).convert("RGB"), (thumb, thumb))
         image.paste(picture, (width - (index + 1) * (thumb + 4), height - thumb - 4))
     draw.rectangle((0, 0, width - 1, height - 1), outline=tint, width=max(2, short // 48))
     margin = max(4, short // 24)

@@ -17,9 +17,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from .._catalog import estimate_cost
+from .._catalog import estimate_cost, format_usd
+from .._constants import GENERATIONS_PATH, IMAGE2IMAGE_PATH
 from ._faults import FaultKind
 
+# Longest path and model shown in an access line: enough to recognise them.
+_SHOWN_PATH_CHARS = 200
+_SHOWN_MODEL_CHARS = 80
 # Data URIs longer than this are cut down in ledger bodies; nobody wants 30 MB in a repr.
 _KEEP_DATA_URI_CHARS = 200
 _SHOWN_DATA_URI_CHARS = 60
@@ -46,6 +50,31 @@ class LedgerEntry:
     fault: FaultKind | None
     received_at: float
     """``time.time()`` when the request arrived."""
+
+
+def access_line(entry: LedgerEntry) -> str:
+    """``POST /v1/images/generations 200 google/nano-banana $0.0525``: one request at a glance.
+
+    Image requests add the model (as the upstream saw it) and the estimate when paid, else
+    ``unpaid``; a dropped connection shows as ``dropped``; a scripted fault is named last.
+    """
+    parts = [_printable(entry.method, 16), _printable(entry.path, _SHOWN_PATH_CHARS)]
+    parts.append("dropped" if entry.status is None else str(entry.status))
+    if entry.method == "POST" and entry.path in (GENERATIONS_PATH, IMAGE2IMAGE_PATH):
+        parts.append(
+            "(no model)" if entry.model is None else _printable(entry.model, _SHOWN_MODEL_CHARS)
+        )
+        parts.append(format_usd(entry.estimated_cost_usd) if entry.paid else "unpaid")
+    if entry.fault is not None:
+        parts.append(f"fault={entry.fault}")
+    return " ".join(parts)
+
+
+def _printable(text: str, limit: int) -> str:
+    # Paths and model names are the caller's: a newline or an escape sequence in them must
+    # neither forge a log line nor drive the terminal.
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
 
 
 def estimate_usd(model: object, size: object, n: object) -> float:

@@ -66,7 +66,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(emulator: Emulator, *, log_level: str | int | None, quiet: bool) -> uvicorn.Config:
+def _config(emulator: Emulator, *, log_level: str | int | None) -> uvicorn.Config:
     return uvicorn.Config(
         emulator,
         http=_DroppingH11Protocol,
@@ -77,7 +77,9 @@ def _config(emulator: Emulator, *, log_level: str | int | None, quiet: bool) -> 
         # uvicorn's logging config would reconfigure the caller's loggers.
         log_config=None,
         log_level=log_level,
-        access_log=not quiet,
+        # The emulator logs every request itself, with the model and the cost; uvicorn's
+        # line would repeat it with less.
+        access_log=False,
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
@@ -95,7 +97,7 @@ def serve(
     """
     sock = _bind(host, emulator.port if port is None else port)
     emulator.port = sock.getsockname()[1]
-    server = _Server(_config(emulator, log_level=None, quiet=True))
+    server = _Server(_config(emulator, log_level=None))
 
     def run_server() -> None:
         try:
@@ -146,6 +148,6 @@ def run(
         emulator.image_dir,
     )
     try:
-        uvicorn.Server(_config(emulator, log_level=log_level, quiet=False)).run(sockets=[sock])
+        uvicorn.Server(_config(emulator, log_level=log_level)).run(sockets=[sock])
     finally:
         sock.close()

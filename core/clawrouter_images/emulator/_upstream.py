@@ -105,7 +105,7 @@ async def _result(
     except UnreadableImageError as err:
         # Decoding the inputs is the upstream's validation: refused before payment.
         trace.paid = False
-        return invalid(f"image is not a readable image: {err}")
+        return invalid(str(err))
     return json_reply(200, _result_body(emu, job, items))
 
 
