@@ -37,7 +37,6 @@ from ._catalog import (
     ImageModel,
     editing_models,
     estimate_cost,
-    normalize_size,
     replacement_for,
     resolve_model,
 )
@@ -249,11 +248,7 @@ class _BaseClient:
             raise InvalidRequestError(
                 f"size must be a string like '1024x1024', not {quote(repr(size), 60)}"
             )
-        size = normalize_size(size)
-        if not found.accepts_size(size):
-            raise InvalidRequestError(
-                f"{found.id} does not take size {size}; its sizes: {found.sizes_text()}"
-            )
+        size = found.check_size(size)
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= found.max_n:
             raise InvalidRequestError(
                 f"n must be a whole number from 1 to {found.max_n} for {found.id}"

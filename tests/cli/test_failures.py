@@ -236,11 +236,6 @@ def test_ctrl_c_elsewhere_is_plain_interrupted(
     assert capsys.readouterr() == ("", "clawrouter-images: interrupted\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until _client.py validates with ImageModel.check_size (patch in the cli branch's "
-    "report); then drop this mark",
-)
 @pytest.mark.parametrize(
     ("model", "size"),
     [("nano-banana", "2x2"), ("banana-pro", "2x2"), ("banana-pro", "99999999999x1")],
