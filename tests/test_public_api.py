@@ -167,6 +167,7 @@ SUBMODULE_NAMES = {
         "ImageToolSettings",
         "ImageTools",
         "ResultImage",
+        "ToolAnswer",
         "check_local_path",
         "edit_description",
         "edit_schema",
@@ -174,6 +175,7 @@ SUBMODULE_NAMES = {
         "generate_description",
         "generate_schema",
         "invalid_arguments",
+        "tool_result",
     ],
     "clawrouter_images.emulator": [
         "DEFAULT_UPSTREAM_HOST",

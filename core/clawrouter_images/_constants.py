@@ -91,3 +91,12 @@ CLAWROUTER_IMAGE_DIR = Path("~/.openclaw/blockrun/images")
 
 LOGGER_NAME = "clawrouter_images"
 USER_AGENT_PRODUCT = "clawrouter-images"
+
+# Image blocks for vision models, sized so that every major provider takes them as they
+# are: Anthropic refuses images over 5 MB of base64 and scales anything past ~1.15 MP
+# (1568 px a side) down itself; OpenAI fits high-detail images into 2048 px, then 768 px
+# on the short side; Gemini takes 20 MB a request.
+VISION_MAX_SIDE = 1568
+VISION_MAX_BYTES = 3_750_000  # 5 MB once base64-encoded
+# Decoding a result bigger than this for a vision model is refused (ours are 16.8 MP at most).
+VISION_MAX_SOURCE_PIXELS = 64_000_000

@@ -16,13 +16,12 @@ Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NamedTuple, NoReturn, TypedDict
 
 from pydantic import (
     BaseModel,
@@ -51,8 +50,9 @@ from ._exceptions import (
     quote,
 )
 from ._files import prepare_save_dir
-from ._inputs import reference_kind, sniff_image_type
+from ._inputs import reference_kind
 from ._models import ImageResponse
+from ._vision import PILLOW_MISSING, for_vision, pillow_installed
 
 __all__ = [
     "EDIT_TOOL_NAME",
@@ -65,6 +65,7 @@ __all__ = [
     "ImageToolSettings",
     "ImageTools",
     "ResultImage",
+    "ToolAnswer",
     "check_local_path",
     "edit_description",
     "edit_schema",
@@ -72,6 +73,7 @@ __all__ = [
     "generate_description",
     "generate_schema",
     "invalid_arguments",
+    "tool_result",
 ]
 
 GENERATE_TOOL_NAME = "generate_image"
@@ -426,13 +428,51 @@ class ResultImage:
         return f"ResultImage(mime_type={self.mime_type!r}, data=<{size}>, url={url!r})"
 
 
-@dataclass
-class ImageToolResult:
-    """The artifact of a tool call: everything the LLM does not read."""
+class ImageToolResult(TypedDict):
+    """The artifact of a tool call: everything the LLM does not read, as plain JSON data.
 
-    response: ImageResponse
-    saved_paths: list[Path] = field(default_factory=list)
-    images: list[ResultImage] = field(default_factory=list)
+    A dict of strings, numbers and lists, so it survives ``messages_to_dict`` and
+    ``json.dumps``, LangGraph checkpointers and ``ToolOutput.model_dump_json()`` unchanged.
+    It never holds image bytes: ``urls`` and ``saved_paths`` point at the images.
+    """
+
+    model: str | None
+    size: str | None
+    prompt: str | None
+    estimated_cost_usd: float
+    urls: list[str]
+    """Result URLs (inline results have none: see ``saved_paths``)."""
+    saved_paths: list[str]
+    """The files written, in the order of the images (empty without ``save_dir``)."""
+    response: dict[str, Any]
+    """What ClawRouter answered, as JSON, with inline image data left out."""
+
+
+class ToolAnswer(NamedTuple):
+    """What a tool call gives an adapter: the text and images for the LLM, and the artifact."""
+
+    text: str
+    artifact: ImageToolResult
+    images: list[ResultImage]
+    """Each image sized for a vision model (only with ``return_image_block``)."""
+
+
+def tool_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> ImageToolResult:
+    """The JSON artifact of ``response`` and the files it was saved to."""
+    wire = response.model_dump(mode="json")
+    for item in wire.get("data") or []:
+        item.pop("b64_json", None)
+        if str(item.get("url") or "").startswith("data:"):
+            item["url"] = None
+    return {
+        "model": response.model,
+        "size": response.size,
+        "prompt": response.prompt,
+        "estimated_cost_usd": response.estimated_cost_usd,
+        "urls": [url for url in response.urls if not url.startswith("data:")],
+        "saved_paths": [str(path) for path in saved_paths],
+        "response": wire,
+    }
 
 
 def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> str:
@@ -494,6 +534,8 @@ class ImageTools:
         self.config = config or ImageToolConfig()
         # Fail at construction, not at the first tool call, on a bad model list.
         self.config.default_for(editing=False)
+        if self.config.return_image_block and not pillow_installed():
+            raise InvalidRequestError(PILLOW_MISSING)
         # One injected client tells where ClawRouter is for the other.  Both are built now
         # (well under a millisecond): the environment is read once, and every tool of an
         # adapter shares the same two.
@@ -574,19 +616,24 @@ class ImageTools:
             return None
         return prepare_save_dir(self.config.save_dir)
 
-    def _result_images(
+    def _answer(
         self, response: ImageResponse, paths: list[Path], fetched: list[bytes]
-    ) -> list[ResultImage]:
-        images = []
-        for index, item in enumerate(response.data):
-            data = paths[index].read_bytes() if index < len(paths) else fetched[index]
-            mime = (
-                sniff_image_type(data[:16])
-                or mimetypes.guess_type(item.url or "")[0]
-                or "image/png"
-            )
-            images.append(ResultImage(mime_type=mime, data=data, url=item.url))
-        return images
+    ) -> ToolAnswer:
+        """The text, the artifact, and (if asked) each image sized for a vision model."""
+        images: list[ResultImage] = []
+        notes: list[str] = []
+        shown = response.data if self.config.return_image_block else []
+        for index, item in enumerate(shown):
+            data = paths[index].read_bytes() if paths else fetched[index]
+            try:
+                small, mime = for_vision(data)
+            except ValueError as err:
+                # Saved and paid for: a failed copy for the model must not lose the result.
+                notes.append(f"(image {index + 1} is not shown to you: {err})")
+                continue
+            images.append(ResultImage(mime_type=mime, data=small, url=item.url))
+        text = "\n".join([format_result(response, paths), *notes])
+        return ToolAnswer(text, tool_result(response, paths), images)
 
     # Typed entry points: the adapters hand over the validated arguments, and the same
     # preparation (policy, save folder) runs before either client is called.
@@ -600,48 +647,42 @@ class ImageTools:
             kwargs = self.generate_kwargs(args.prompt, args.model, args.size, args.n)
         return kwargs, self._save_dir()
 
-    def run(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
-        """Run the tool whose arguments ``args`` are: the text for the LLM and the artifact."""
+    def run(self, args: GenerateArgs | EditArgs) -> ToolAnswer:
+        """Run the tool whose arguments ``args`` are."""
         kwargs, directory = self._prepared(args)
         if isinstance(args, EditArgs):
             return self._finish(self.client.edit(**kwargs), directory)
         return self._finish(self.client.generate(**kwargs), directory)
 
-    async def arun(self, args: GenerateArgs | EditArgs) -> tuple[str, ImageToolResult]:
+    async def arun(self, args: GenerateArgs | EditArgs) -> ToolAnswer:
         """``run`` on the async client (never a thread hop to the sync one)."""
         kwargs, directory = self._prepared(args)
         if isinstance(args, EditArgs):
             return await self._afinish(await self.async_client.edit(**kwargs), directory)
         return await self._afinish(await self.async_client.generate(**kwargs), directory)
 
-    def _finish(
-        self, response: ImageResponse, directory: Path | None
-    ) -> tuple[str, ImageToolResult]:
+    def _finish(self, response: ImageResponse, directory: Path | None) -> ToolAnswer:
         paths: list[Path] = []
         try:
             paths = self.client.save(response, directory) if directory is not None else []
-            images: list[ResultImage] = []
-            if self.config.return_image_block:
-                fetched = [] if paths else [self.client.download(item) for item in response.data]
-                images = self._result_images(response, paths, fetched)
+            fetched: list[bytes] = []
+            if self.config.return_image_block and not paths:
+                fetched = [self.client.download(item) for item in response.data]
+            return self._answer(response, paths, fetched)
         except Exception as err:
             _raise_kept(err, response, paths)
-        return format_result(response, paths), ImageToolResult(response, paths, images)
 
-    async def _afinish(
-        self, response: ImageResponse, directory: Path | None
-    ) -> tuple[str, ImageToolResult]:
+    async def _afinish(self, response: ImageResponse, directory: Path | None) -> ToolAnswer:
         paths: list[Path] = []
         client = self.async_client
         try:
             paths = await client.save(response, directory) if directory is not None else []
-            images: list[ResultImage] = []
-            if self.config.return_image_block:
-                fetched = [] if paths else [await client.download(item) for item in response.data]
-                images = self._result_images(response, paths, fetched)
+            fetched: list[bytes] = []
+            if self.config.return_image_block and not paths:
+                fetched = [await client.download(item) for item in response.data]
+            return self._answer(response, paths, fetched)
         except Exception as err:
             _raise_kept(err, response, paths)
-        return format_result(response, paths), ImageToolResult(response, paths, images)
 
 
 class ImageToolSettings(ImageToolConfig):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from clawrouter_images import MODELS, InvalidRequestError, resolve_model
 from clawrouter_images._catalog import format_usd
@@ -259,14 +259,15 @@ def tool_call_record(
     result: object,
     error: str | None,
 ) -> ToolCallRecord:
-    """A record from what a tool returned: an ``ImageToolResult``, or the error text."""
+    """A record from what a tool returned: an ``ImageToolResult`` artifact, or the error text."""
     record = ToolCallRecord(tool=tool, arguments=dict(arguments), error=error)
-    if isinstance(result, ImageToolResult) and error is None:
-        response = result.response
-        record.model, record.size, record.prompt = response.model, response.size, response.prompt
-        record.cost_usd = response.estimated_cost_usd
-        record.files = list(result.saved_paths)
-        record.urls = response.urls
+    if isinstance(result, dict) and "saved_paths" in result and error is None:
+        artifact = cast("ImageToolResult", result)
+        record.model, record.size = artifact["model"], artifact["size"]
+        record.prompt = artifact["prompt"]
+        record.cost_usd = artifact["estimated_cost_usd"]
+        record.files = [Path(path) for path in artifact["saved_paths"]]
+        record.urls = artifact["urls"]
         return record
     record.prompt = str(arguments.get("prompt") or "") or None
     record.size = arguments.get("size") or None

@@ -10,20 +10,20 @@ from langchain_core.messages.content import create_image_block, create_text_bloc
 from langchain_core.tools import ToolException
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images.agent_tools import ImageToolResult
+from clawrouter_images.agent_tools import ResultImage
 
 ToolContent = str | list[dict[str, object]]
 
 
-def tool_content(text: str, result: ImageToolResult) -> ToolContent:
+def tool_content(text: str, images: list[ResultImage]) -> ToolContent:
     """The text alone, or, when images were fetched for a vision model, text then image blocks.
 
     The images travel only as standard image blocks, never as base64 inside the text.
     """
-    if not result.images:
+    if not images:
         return text
     blocks: list[dict[str, object]] = [dict(create_text_block(text))]
-    for image in result.images:
+    for image in images:
         if image.data is not None:
             encoded = base64.b64encode(image.data).decode("ascii")
             blocks.append(dict(create_image_block(base64=encoded, mime_type=image.mime_type)))

@@ -80,16 +80,16 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     ) -> ToolOutput:
         args = self._arguments.model_construct(**arguments)
         with clawrouter_errors_as_tool_exceptions():
-            text, result = self._runner.run(args)
-        return tool_content(text, result), result
+            answer = self._runner.run(args)
+        return tool_content(answer.text, answer.images), answer.artifact
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
     ) -> ToolOutput:
         args = self._arguments.model_construct(**arguments)
         with clawrouter_errors_as_tool_exceptions():
-            text, result = await self._runner.arun(args)
-        return tool_content(text, result), result
+            answer = await self._runner.arun(args)
+        return tool_content(answer.text, answer.images), answer.artifact
 
 
 class ClawRouterGenerateImage(_ClawRouterImageTool):
@@ -146,7 +146,7 @@ class ClawRouterGenerateImage(_ClawRouterImageTool):
             "![a portrait of a samurai](http://localhost:8402/images/1795503062593-a9bf25bw.png)",
             name="generate_image",
             tool_call_id="1",
-            artifact=ImageToolResult(response=ImageResponse(...), saved_paths=[...], images=[]),
+            artifact={"model": ..., "estimated_cost_usd": ..., "urls": [...], "saved_paths": [...], ...},
         )
         ```
 
@@ -228,7 +228,7 @@ class ClawRouterEditImage(_ClawRouterImageTool):
             "![add a warm sunset background](http://localhost:8402/images/1795503062600-b0cg36cx.png)",
             name="edit_image",
             tool_call_id="1",
-            artifact=ImageToolResult(response=ImageResponse(...), saved_paths=[...], images=[]),
+            artifact={"model": ..., "estimated_cost_usd": ..., "urls": [...], "saved_paths": [...], ...},
         )
         ```
 

@@ -50,7 +50,7 @@ from clawrouter_images import (
     UpstreamError,
 )
 from clawrouter_images._inputs import ImageBytes
-from clawrouter_images.agent_tools import ImageToolResult, ResultImage
+from clawrouter_images.agent_tools import ResultImage, ToolAnswer, tool_result
 
 if TYPE_CHECKING:
     from tests.reliability.conftest import Mode
@@ -857,9 +857,10 @@ BIG_BYTES = PNG_HEAD + bytes(MB)
 MAX_REPR_CHARS = 1000
 
 
-def _tool_result() -> ImageToolResult:
+def _tool_answer() -> ToolAnswer:
     response = ImageResponse(data=[ImageData(b64_json=BIG_B64)], prompt=PROMPT)
-    return ImageToolResult(response, [], [ResultImage("image/png", data=BIG_BYTES)])
+    images = [ResultImage("image/png", data=BIG_BYTES)]
+    return ToolAnswer("text", tool_result(response), images)
 
 
 REPRS: dict[str, Any] = {
@@ -881,7 +882,8 @@ REPRS: dict[str, Any] = {
         lambda: ImageData.model_validate({"url": RESULT_URL, "original": {"b64_json": BIG_B64}}),
     ),
     "ResultImage": lambda: ResultImage("image/png", data=BIG_BYTES),
-    "ImageToolResult": _tool_result,
+    "ToolAnswer": _tool_answer,
+    "ImageToolResult-artifact": lambda: _tool_answer().artifact,
     "ImageBytes": lambda: ImageBytes(data=BIG_BYTES, mime="image/png", source="photo.png"),
 }
 

@@ -68,8 +68,8 @@ async def test_draw_a_cyberpunk_city(
     }
     result = _only_result(messages)
     assert result.status == "success"
-    assert isinstance(result.artifact, ImageToolResult)
-    [url] = result.artifact.response.urls
+    artifact: ImageToolResult = result.artifact
+    [url] = artifact["urls"]
     assert f"![a cyberpunk city at night]({url})" in result.content
     assert _saved_files(saved) == {"a-cyberpunk-city-at-night.png": fake.image(url)}
     assert messages[-1].content == "Done."
@@ -97,7 +97,7 @@ async def test_high_res_samurai_portrait(
     result = _only_result(messages)
     assert result.status == "success"
     assert "google/nano-banana-pro at 1024x1792" in result.content
-    [url] = result.artifact.response.urls
+    [url] = result.artifact["urls"]
     assert _saved_files(saved) == {"a-high-res-portrait-of-a-samurai.png": fake.image(url)}
 
 
@@ -120,7 +120,7 @@ async def test_edit_a_photo_from_a_url(
     assert edit.image_bytes() == fake.image(earlier)
     result = _only_result(messages)
     assert result.status == "success"
-    [url] = result.artifact.response.urls
+    [url] = result.artifact["urls"]
     assert _saved_files(saved) == {"add-a-warm-sunset-background.png": fake.image(url)}
 
 
@@ -148,7 +148,7 @@ async def test_change_the_background_of_a_local_image(
     assert post.image_bytes() == png(7)
     result = _only_result(messages)
     assert result.status == "success"
-    [url] = result.artifact.response.urls
+    [url] = result.artifact["urls"]
     assert _saved_files(saved) == {"replace-the-background-with-a-sunny-beach.png": fake.image(url)}
 
 

@@ -108,16 +108,16 @@ async def test_result_is_text_for_the_llm_and_an_artifact(
     """Content is the short text with a markdown image; the artifact holds response and files."""
     message = await call(ClawRouterGenerateImage(**settings), CITY)
     assert message.status == "success"
-    artifact = message.artifact
-    assert isinstance(artifact, ImageToolResult)
-    url = artifact.response.data[0].url
-    assert url is not None
+    artifact: ImageToolResult = message.artifact
+    [url] = artifact["urls"]
+    assert artifact["response"]["data"][0]["url"] == url
     assert isinstance(message.content, str)
     assert f"![a cyberpunk city at night]({url})" in message.content
     assert "google/nano-banana at 1024x1024" in message.content
-    assert artifact.response.model == "google/nano-banana"
-    assert [path.parent for path in artifact.saved_paths] == [saved]
-    assert artifact.saved_paths[0].read_bytes() == fake.image(url)
+    assert artifact["model"] == "google/nano-banana"
+    assert artifact["estimated_cost_usd"] == 0.0525
+    assert [Path(path).parent for path in artifact["saved_paths"]] == [saved]
+    assert _bytes_at(artifact["saved_paths"][0]) == fake.image(url)
 
 
 async def test_image_block_for_vision_models(
@@ -132,7 +132,7 @@ async def test_image_block_for_vision_models(
     assert text["type"] == "text"
     assert all(isinstance(image, dict) for image in images)
     blocks: list[dict[str, Any]] = images  # type: ignore[assignment]
-    served = [fake.image(item.url) for item in message.artifact.response.data]
+    served = [fake.image(url) for url in message.artifact["urls"]]
     assert [block["type"] for block in blocks] == ["image", "image"]
     assert [block["mime_type"] for block in blocks] == ["image/png", "image/png"]
     assert [base64.b64decode(block["base64"]) for block in blocks] == served
@@ -371,3 +371,7 @@ async def test_one_injected_client_locates_clawrouter_for_the_other(
     assert tool.base_url == loopback
     assert (await tool.ainvoke(CITY)).startswith("1 image from google/nano-banana")
     assert [r.path for r in fake.posts] == ["/v1/images/generations"]
+
+
+def _bytes_at(path: str) -> bytes:
+    return Path(path).read_bytes()

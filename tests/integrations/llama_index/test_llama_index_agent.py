@@ -151,9 +151,8 @@ async def test_brief_example_end_to_end(
     else:
         assert "image" not in post.body
     assert not result.tool_output.is_error
-    artifact = result.tool_output.raw_output
-    assert isinstance(artifact, ImageToolResult)
-    (saved,) = artifact.saved_paths
+    artifact: ImageToolResult = result.tool_output.raw_output
+    (saved,) = map(Path, artifact["saved_paths"])
     assert saved.parent == tmp_path / "saved"
     assert saved.read_bytes() == fake.images["1.png"]
     assert "](http://localhost:8402/images/1.png)" in answer

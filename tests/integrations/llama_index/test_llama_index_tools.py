@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
@@ -166,14 +167,13 @@ def test_bad_model_list_fails_at_construction(make_spec: SpecFactory) -> None:
 def test_sync_call_returns_text_and_raw_result(
     make_spec: SpecFactory, fake: FakeClawRouter
 ) -> None:
-    """A sync call answers a TextBlock with a markdown image; raw_output is the ImageToolResult."""
+    """A sync call answers a TextBlock with a markdown image; raw_output is the JSON artifact."""
     tool = tools_by_name(make_spec())["generate_image"]
     output = tool.call(prompt="a cyberpunk city at night", model="nano-banana")
     assert [type(block) for block in output.blocks] == [TextBlock]
     assert "![a cyberpunk city at night](http://localhost:8402/images/1.png)" in output.content
     assert "google/nano-banana" in output.content
-    assert isinstance(output.raw_output, ImageToolResult)
-    assert output.raw_output.response.urls == ["http://localhost:8402/images/1.png"]
+    assert _artifact(output)["urls"] == ["http://localhost:8402/images/1.png"]
     assert fake.posts[0].body == {
         "model": "google/nano-banana",
         "prompt": "a cyberpunk city at night",
@@ -188,7 +188,7 @@ async def test_async_call_uses_the_async_client(
     """acall() runs on the AsyncImageClient; the sync client is never touched."""
     tool = tools_by_name(make_spec(client=refusing_client))["generate_image"]
     output = await tool.acall(prompt="a samurai", model="banana-pro", size="1024x1792")
-    assert isinstance(output.raw_output, ImageToolResult)
+    _artifact(output)
     assert "![a samurai](http://localhost:8402/images/1.png)" in output.content
     body = fake.posts[0].body
     assert body is not None
@@ -201,7 +201,7 @@ def test_sync_call_does_not_touch_the_async_client(
     """call() runs on the ImageClient; the async client is never touched."""
     tool = tools_by_name(make_spec(async_client=refusing_async_client))["generate_image"]
     output = tool.call(prompt="a fox")
-    assert isinstance(output.raw_output, ImageToolResult)
+    _artifact(output)
     assert len(fake.posts) == 1
 
 
@@ -232,14 +232,10 @@ def test_results_are_saved(make_spec: SpecFactory, fake: FakeClawRouter, tmp_pat
     """With save_dir, every image is written there and listed in raw_output and the text."""
     tool = tools_by_name(make_spec(save_dir=tmp_path / "out"))["generate_image"]
     output = tool.call(prompt="a lighthouse", n=2)
-    result = output.raw_output
-    assert isinstance(result, ImageToolResult)
-    assert [path.parent for path in result.saved_paths] == [tmp_path / "out"] * 2
-    assert [path.read_bytes() for path in result.saved_paths] == [
-        fake.images["1.png"],
-        fake.images["2.png"],
-    ]
-    assert str(result.saved_paths[0]) in output.content
+    saved = [Path(path) for path in _artifact(output)["saved_paths"]]
+    assert [path.parent for path in saved] == [tmp_path / "out"] * 2
+    assert [path.read_bytes() for path in saved] == [fake.images["1.png"], fake.images["2.png"]]
+    assert str(saved[0]) in output.content
 
 
 async def test_async_edit_sends_the_image(
@@ -250,7 +246,7 @@ async def test_async_edit_sends_the_image(
     photo.write_bytes(fake.png(500))
     tool = tools_by_name(make_spec(allowed_dirs=[tmp_path]))["edit_image"]
     output = await tool.acall(prompt="make it snow", image=str(photo))
-    assert isinstance(output.raw_output, ImageToolResult)
+    _artifact(output)
     (post,) = fake.posts
     assert post.path == "/v1/images/image2image"
     assert post.body is not None
@@ -404,3 +400,11 @@ def _urls(spec: ClawRouterImageToolSpec) -> tuple[str, str]:
     assert spec.client is not None
     assert spec.async_client is not None
     return spec.client.base_url, spec.async_client.base_url
+
+
+def _artifact(output: ToolOutput) -> ImageToolResult:
+    """raw_output is the artifact: plain JSON data that survives a round trip unchanged."""
+    raw = output.raw_output
+    assert isinstance(raw, dict)
+    assert json.loads(json.dumps(raw)) == raw
+    return cast("ImageToolResult", raw)

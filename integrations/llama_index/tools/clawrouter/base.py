@@ -7,7 +7,7 @@ comes from ``clawrouter_images.agent_tools``; this module only translates it int
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from typing_extensions import Self
@@ -20,9 +20,9 @@ from clawrouter_images.agent_tools import (
     GenerateArgs,
     ImageToolResult,
     ImageToolSettings,
+    ToolAnswer,
     edit_description,
     edit_schema,
-    format_result,
     generate_description,
     generate_schema,
     invalid_arguments,
@@ -67,7 +67,7 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
         ``FunctionAgent(tools=spec.to_tool_list(), llm=llm)``: each tool answers with a
         ``TextBlock`` (model, size, estimated cost, a markdown image per result), plus
         an ``ImageBlock`` per image if asked; ``ToolOutput.raw_output`` is the
-        ``ImageToolResult`` (the ``ImageResponse`` and the saved paths).  Errors are
+        ``ImageToolResult``: plain JSON data (URLs, saved paths, cost, the answer).  Errors are
         raised as ``clawrouter_images`` exceptions whose messages say what to do next;
         LlamaIndex agents hand them to the LLM as ``is_error`` outputs.
     """
@@ -116,19 +116,19 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
 
     def generate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt."""
-        return self._runner.run(_validated(self._generate_schema, arguments))[1]
+        return _output(self._runner.run(_validated(self._generate_schema, arguments)))
 
     async def agenerate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt (on the async client)."""
-        return (await self._runner.arun(_validated(self._generate_schema, arguments)))[1]
+        return _output(await self._runner.arun(_validated(self._generate_schema, arguments)))
 
     def edit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (a URL, an allowed local file or an earlier result)."""
-        return self._runner.run(_validated(self._checked_edit_schema(), arguments))[1]
+        return _output(self._runner.run(_validated(self._checked_edit_schema(), arguments)))
 
     async def aedit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (on the async client)."""
-        return (await self._runner.arun(_validated(self._checked_edit_schema(), arguments)))[1]
+        return _output(await self._runner.arun(_validated(self._checked_edit_schema(), arguments)))
 
     def close(self) -> None:
         """Close the sync client this spec built (injected clients are yours to close)."""
@@ -174,27 +174,37 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
         return tools
 
 
-class _ImageFunctionTool(FunctionTool):
-    """A FunctionTool that shows an ``ImageToolResult`` to the LLM as text and images.
+class _Output(dict):  # type: ignore[type-arg]
+    """The artifact (plain JSON data: what ``raw_output`` keeps and serialises), carrying
+    beside its data the blocks the LLM reads."""
 
-    ``raw_output`` stays the result itself (response and saved paths) for the caller.
-    """
+    blocks: list[ContentBlock]
+
+
+def _output(answer: ToolAnswer) -> ImageToolResult:
+    output = _Output(answer.artifact)
+    # Bytes, never the URL: a hosted LLM cannot reach ClawRouter's localhost URLs.
+    output.blocks = [
+        TextBlock(text=answer.text),
+        *(
+            ImageBlock(image=image.data, image_mimetype=image.mime_type)
+            for image in answer.images
+            if image.data is not None
+        ),
+    ]
+    return cast("ImageToolResult", output)
+
+
+class _ImageFunctionTool(FunctionTool):
+    """A FunctionTool that shows a result to the LLM as its text and images, while
+    ``raw_output`` stays the JSON artifact."""
 
     # FunctionTool turns what the function returned into blocks here.  Doing it here,
     # rather than in a callback returning a new ToolOutput, keeps raw_input as recorded.
     def _parse_tool_output(self, raw_output: Any) -> list[ContentBlock]:
-        if not isinstance(raw_output, ImageToolResult):
-            return super()._parse_tool_output(raw_output)
-        blocks: list[ContentBlock] = [
-            TextBlock(text=format_result(raw_output.response, raw_output.saved_paths))
-        ]
-        # Bytes, never the URL: a hosted LLM cannot reach ClawRouter's localhost URLs.
-        blocks.extend(
-            ImageBlock(image=image.data, image_mimetype=image.mime_type)
-            for image in raw_output.images
-            if image.data is not None
-        )
-        return blocks
+        if isinstance(raw_output, _Output):
+            return raw_output.blocks
+        return super()._parse_tool_output(raw_output)
 
 
 def _twins(spec: SPEC_FUNCTION_TYPE) -> tuple[str, str]:
