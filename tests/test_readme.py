@@ -29,3 +29,38 @@ def test_readme_models_table_matches_the_catalogue() -> None:
         README.split("<!-- models:start", 1)[1].split("-->", 1)[1].split("<!-- models:end -->")[0]
     )
     assert table.strip() == models_markdown(MODELS.values())
+
+
+def _layout() -> list[tuple[str, list[str]]]:
+    """The README's layout tree: each top-level folder with the names listed under it."""
+    block = re.findall(r"```\n(.*?)```", README.split("### Layout", 1)[1], flags=re.S)[0]
+    tree: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        names = line.split("  ")[1] if line.startswith("  ") else line.split()[0]
+        if not line.startswith(" "):
+            tree.append((names, []))
+        elif line.startswith("  ") and not line.startswith("   "):
+            tree[-1][1].extend(name.strip() for name in names.split(","))
+    return tree
+
+
+def test_readme_layout_names_only_what_exists() -> None:
+    """Every folder and module the README's layout names is in the tree."""
+    missing = [
+        f"{top}{name}"
+        for top, names in _layout()
+        for name in ["", *names]
+        if not (ROOT / top / name).exists()
+    ]
+    assert missing == []
+
+
+def test_readme_layout_lists_every_core_module() -> None:
+    """No module of the core package (or its folders) is left out of the README's layout."""
+    listed = dict(_layout())["core/clawrouter_images/"]
+    present = sorted(
+        path.name + ("/" if path.is_dir() else "")
+        for path in (ROOT / "core" / "clawrouter_images").iterdir()
+        if path.suffix == ".py" or (path.is_dir() and path.name != "__pycache__")
+    )
+    assert [name for name in present if name not in listed] == []
