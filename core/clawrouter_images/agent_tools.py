@@ -153,23 +153,63 @@ class ImageToolConfig(BaseModel):
 
 # -- schemas -------------------------------------------------------------------------------
 
-_PROMPT_HELP = "What to draw, in detail: subject, style, composition, lighting, text to render."
-_SIZE_HELP = "WIDTHxHEIGHT, e.g. 1024x1024. Leave empty for the model's default; see the tool description for sizes per model."
+_PROMPT_HELP = (
+    "What to draw, in detail: subject, style, composition, lighting, text to render. Not empty."
+)
+_SIZE_HELP = "WIDTHxHEIGHT, e.g. 1024x1024, or null for the model's default; see the tool description for sizes per model."
 _N_HELP = "How many images (each is paid for). Keep 1 unless the user asks for variations."
 _IMAGE_HELP = (
     "The image(s) to edit: a local file path, an http(s) URL, a data URI, or the URL of an "
-    "earlier result. A list of up to 4 images combines them."
+    f"earlier result. A list of 1 to {MAX_INPUT_IMAGES} images combines them."
 )
 _MASK_HELP = (
-    "Optional mask (path, URL or data URI) the same size as the image: transparent areas are "
-    "edited, opaque areas kept. Only with a single image."
+    "Optional mask (path, URL or data URI; null for none) the same size as the image: "
+    "transparent areas are edited, opaque areas kept. Only with a single image."
 )
+
+
+# Keywords OpenAI's strict mode or Anthropic's tool schemas do not take.  The limits they
+# carry are said in the descriptions instead, and still enforced when a call is validated.
+_UNPORTABLE = (
+    "default",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+)
+
+
+def _portable(node: dict[str, Any]) -> None:
+    for key in _UNPORTABLE:
+        node.pop(key, None)
+    if "const" in node:  # a one-model Literal: every schema dialect knows enum
+        node["enum"] = [node.pop("const")]
+    for child in [*node.get("anyOf", []), *([node["items"]] if "items" in node else [])]:
+        _portable(child)
+
+
+def _portable_schema(schema: dict[str, Any]) -> None:
+    """The JSON schema an LLM sees, inside what OpenAI's strict mode and Anthropic accept:
+    every property required (an optional one is nullable instead), no defaults, no length or
+    range keywords, no extra properties."""
+    properties = schema.get("properties", {})
+    schema["required"] = list(properties)
+    schema["additionalProperties"] = False
+    for node in properties.values():
+        _portable(node)
+
+
+_ARGS_CONFIG = ConfigDict(extra="forbid", json_schema_extra=_portable_schema)
 
 
 class GenerateArgs(BaseModel):
     """What the LLM passes to ``generate_image``; ``generate_schema`` narrows it per configuration."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _ARGS_CONFIG
 
     prompt: str
     model: str | None = None
@@ -180,7 +220,7 @@ class GenerateArgs(BaseModel):
 class EditArgs(BaseModel):
     """What the LLM passes to ``edit_image``; ``edit_schema`` narrows it per configuration."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _ARGS_CONFIG
 
     prompt: str
     image: str | list[str]
@@ -219,8 +259,19 @@ def _model_field(offered: list[ImageModel], default: ImageModel) -> Any:
     return (
         Annotated[Literal[names], names] | None,
         Field(
-            default=None, description=f"Model to use; default {default.alias}. See the description."
+            default=None,
+            description=f"Model to use, or null for {default.alias}. See the description.",
         ),
+    )
+
+
+def _n_field(offered: list[ImageModel]) -> Any:
+    most = max(m.max_n for m in offered)
+    # An enum, not minimum/maximum: strict-mode schemas keep enums.
+    choices: list[Any] = list(range(1, most + 1))
+    return (
+        int,
+        Field(default=1, ge=1, le=most, description=_N_HELP, json_schema_extra={"enum": choices}),
     )
 
 
@@ -234,7 +285,7 @@ def generate_schema(config: ImageToolConfig | None = None) -> type[GenerateArgs]
         prompt=(str, Field(description=_PROMPT_HELP, min_length=1)),
         model=_model_field(offered, config.default_for(editing=False)),
         size=(str | None, Field(default=None, description=_SIZE_HELP)),
-        n=(int, Field(default=1, ge=1, le=max(m.max_n for m in offered), description=_N_HELP)),
+        n=_n_field(offered),
     )
 
 
@@ -248,7 +299,8 @@ def edit_schema(config: ImageToolConfig | None = None) -> type[EditArgs]:
         prompt=(
             str,
             Field(
-                description="The change to make, e.g. 'add a warm sunset background'.", min_length=1
+                description="The change to make, e.g. 'add a warm sunset background'. Not empty.",
+                min_length=1,
             ),
         ),
         image=(
@@ -258,7 +310,7 @@ def edit_schema(config: ImageToolConfig | None = None) -> type[EditArgs]:
         mask=(str | None, Field(default=None, description=_MASK_HELP)),
         model=_model_field(offered, config.default_for(editing=True)),
         size=(str | None, Field(default=None, description=_SIZE_HELP)),
-        n=(int, Field(default=1, ge=1, le=max(m.max_n for m in offered), description=_N_HELP)),
+        n=_n_field(offered),
     )
 
 

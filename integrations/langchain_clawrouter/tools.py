@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
-from langchain_core.tools.base import ToolExceptionHandlerOutput
+from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
 from pydantic import ConfigDict, PrivateAttr, ValidationError, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import Self
@@ -55,6 +55,7 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     ) = invalid_arguments
 
     _arguments: type[GenerateArgs | EditArgs] = PrivateAttr()
+    _call_schema: dict[str, Any] = PrivateAttr()
 
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
@@ -62,9 +63,19 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
         if "description" not in self.model_fields_set:
             self.description = self._describe(config)
         self._arguments = self._schema(config)
+        self._call_schema = self._arguments.model_json_schema()
         if self.args_schema is None:
             self.args_schema = self._arguments
         return self
+
+    @property
+    def tool_call_schema(self) -> ArgsSchema:
+        """What the LLM is shown: the contract's JSON schema, which keeps within OpenAI's
+        strict mode and Anthropic's rules (LangChain's own copy of the model would bring
+        back defaults and length limits).  The arguments are still validated in full."""
+        if self.args_schema is self._arguments:
+            return self._call_schema
+        return super().tool_call_schema
 
     def _describe(self, config: ImageToolConfig) -> str:
         raise NotImplementedError
