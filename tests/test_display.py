@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
+import sys
 from pathlib import Path
 
 import pytest
 
-from clawrouter_images import ImageData, ImageResponse
+from clawrouter_images import ImageClient, ImageData, ImageResponse
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -52,10 +53,51 @@ def test_html_uses_a_saved_file(tmp_path: Path) -> None:
         assert shown in html
 
 
-def test_html_falls_back_to_the_url_without_local_bytes() -> None:
-    """With nothing local, the HTML points at the image URL instead of fetching it."""
+def test_html_links_an_image_it_cannot_fetch() -> None:
+    """A response not made by a client (nowhere to fetch from) links its URL; no <img> to it."""
     response = _response(data=[ImageData(url="http://localhost:8402/images/1-x.png")])
-    assert 'src="http://localhost:8402/images/1-x.png"' in response._repr_html_()
+    html = response._repr_html_()
+    assert 'href="http://localhost:8402/images/1-x.png"' in html
+    assert "<img" not in html
+    assert response._repr_png_() is None
+
+
+def test_preview_before_saving_is_an_inline_thumbnail(clawrouter_server: str) -> None:
+    """An image not saved yet is fetched once and inlined small, so a remote kernel shows it."""
+    with ImageClient() as client:  # reaches the emulator through CLAWROUTER_BASE_URL
+        response = client.generate("a red square", model="banana-pro", size="2048x2048")
+    html = response._repr_html_()
+    assert 'src="http' not in html
+    embedded = html.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
+    with Image.open(io.BytesIO(base64.b64decode(embedded))) as thumb:
+        assert max(thumb.size) == 256
+    assert response._repr_png_() == base64.b64decode(embedded)  # made once, kept
+
+
+def test_preview_of_an_unreachable_image_is_a_link() -> None:
+    """ClawRouter gone: the preview links the URL, with no error and no broken <img>."""
+    response = _response(data=[ImageData(url="http://localhost:9/images/1-x.png")])
+    response._base_url = "http://127.0.0.1:9"  # as the client records it
+    html = response._repr_html_()
+    assert 'href="http://localhost:9/images/1-x.png"' in html
+    assert "<img" not in html
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_without_pillow_the_preview_never_inlines_the_image(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, saved: bool
+) -> None:
+    """No Pillow: links and a one-line hint naming the extra, never the full image inline."""
+    big = _png(1024, 1024)
+    response = _response(data=[ImageData(b64_json=base64.b64encode(big).decode())])
+    if saved:
+        path = tmp_path / "a.png"
+        path.write_bytes(big)
+        response._saved.append(path)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    html = response._repr_html_()
+    assert "base64" not in html
+    assert "clawrouter-images[vision]" in html
     assert response._repr_png_() is None
 
 

@@ -624,6 +624,7 @@ class _BaseClient:
             ) from None
         if not any(item.url or item.b64_json for item in result.data):
             raise unexpected_body_error("with no image URL or b64_json in `data`", body)
+        result._base_url = self.base_url
         return result
 
     def _health(self, response: httpx.Response) -> Health:

@@ -80,8 +80,10 @@ DOWNLOAD_CHUNK_BYTES = 256 * 1024
 # Multiple of 3 so that base64 of consecutive chunks concatenates into valid base64.
 BASE64_CHUNK_BYTES = 3 * 64 * 1024
 
-# Longest side of the thumbnails a response shows in a notebook.
+# Longest side of the thumbnails a response shows in a notebook, and how long the preview
+# may wait for an image that is not saved yet.
 THUMBNAIL_PIXELS = 256
+PREVIEW_TIMEOUT_SECONDS = 10.0
 
 # How much of a server body or an input value an error message may quote.
 MAX_QUOTED_CHARS = 300

@@ -1,9 +1,10 @@
-"""How an ``ImageResponse`` shows itself in Jupyter: small thumbnails, never megabytes.
+"""How an ``ImageResponse`` shows itself in Jupyter: small inline thumbnails, never megabytes.
 
-Thumbnails are made with Pillow when it is installed (the ``[emulator]`` extra brings
-it) from bytes already on this machine: saved files or inline ``b64_json``.  Otherwise
-the HTML points at the image's URL, which a notebook on the same machine as ClawRouter
-can load.  A repr never touches the network.
+Thumbnails are made with Pillow (the ``[vision]`` extra) from the saved file, inline
+``b64_json``, or, for an image not saved yet, a download through a client with the usual
+rules (ClawRouter's own results from its base URL), so they show on a remote kernel too,
+where a ``localhost`` URL would not load in the browser.  Without Pillow the preview lists
+links instead: it never inlines a full-size image.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ import html
 import io
 from typing import TYPE_CHECKING
 
-from ._constants import THUMBNAIL_PIXELS
+from ._constants import PREVIEW_TIMEOUT_SECONDS, THUMBNAIL_PIXELS
+from ._exceptions import ClawRouterError
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
+
+_NO_PILLOW = 'install Pillow (pip install "clawrouter-images[vision]") for previews'
+
+
+def _pillow() -> bool:
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def thumbnail_png(data: bytes) -> bytes | None:
@@ -30,12 +42,12 @@ def thumbnail_png(data: bytes) -> bytes | None:
             image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
             out = io.BytesIO()
             image.save(out, format="PNG")
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return out.getvalue()
 
 
-def local_bytes(response: ImageResponse, index: int) -> bytes | None:
+def _local_bytes(response: ImageResponse, index: int) -> bytes | None:
     """The bytes of image ``index`` if they are here already (a saved file or b64_json)."""
     if index < len(response._saved):
         path = response._saved[index]
@@ -50,24 +62,54 @@ def local_bytes(response: ImageResponse, index: int) -> bytes | None:
     return None
 
 
+def _downloaded(response: ImageResponse, index: int) -> bytes | None:
+    item = response.data[index]
+    if response._base_url is None or not item.url:
+        return None
+    from ._client import ImageClient
+
+    try:
+        with ImageClient(
+            response._base_url, timeout=PREVIEW_TIMEOUT_SECONDS, max_retries=0
+        ) as client:
+            return client.download(item)
+    except ClawRouterError:  # gone, or not ours to fetch: the preview shows a link instead
+        return None
+
+
+def thumbnail(response: ImageResponse, index: int) -> bytes | None:
+    """Image ``index`` as a thumbnail PNG, made once per response and image."""
+    if index in response._thumbnails or not _pillow():
+        return response._thumbnails.get(index)
+    data = _local_bytes(response, index)
+    if data is None:
+        data = _downloaded(response, index)
+    small = thumbnail_png(data) if data is not None else None
+    if small is not None:
+        response._thumbnails[index] = small
+    return small
+
+
 def response_html(response: ImageResponse) -> str:
     figures = []
     for index, item in enumerate(response.data):
-        data = local_bytes(response, index)
-        thumb = thumbnail_png(data) if data is not None else None
-        if thumb is not None:
-            src = "data:image/png;base64," + base64.b64encode(thumb).decode("ascii")
-        elif item.url and item.url.startswith(("http://", "https://")):
-            src = item.url
+        small = thumbnail(response, index)
+        if small is not None:
+            src = "data:image/png;base64," + base64.b64encode(small).decode("ascii")
+            shown = (
+                f'<img src="{src}" style="max-width:{THUMBNAIL_PIXELS}px;'
+                f'max-height:{THUMBNAIL_PIXELS}px" alt="{html.escape(response.prompt or "")}"/>'
+            )
         else:
-            src = ""
-        image = (
-            f'<img src="{html.escape(src)}" style="max-width:{THUMBNAIL_PIXELS}px;'
-            f'max-height:{THUMBNAIL_PIXELS}px" alt="{html.escape(response.prompt or "")}"/>'
-            if src
-            else "<em>(inline image: save it to see it here)</em>"
-        )
-        figures.append(f'<figure style="margin:4px">{image}</figure>')
+            where = str(response._saved[index]) if index < len(response._saved) else item.url
+            link = (
+                f'<a href="{html.escape(where)}">{html.escape(where[:80])}</a>'
+                if where and not where.startswith("data:")
+                else "inline image"
+            )
+            reason = _NO_PILLOW if not _pillow() else "no preview"
+            shown = f"{link} <em>({html.escape(reason)})</em>"
+        figures.append(f'<figure style="margin:4px">{shown}</figure>')
     caption = html.escape(
         f"{response.prompt or ''} · {response.model} · {response.size} · "
         f"est. ${response.estimated_cost_usd:.4f}"

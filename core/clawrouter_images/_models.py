@@ -78,6 +78,10 @@ class ImageResponse(BaseModel):
     # What save() wrote, for the notebook preview only: local state, so a private
     # attribute that no answer, input or dump can reach (save() returns the paths).
     _saved: list[Path] = PrivateAttr(default_factory=list)
+    # Where the answer came from, so that a notebook preview can fetch a thumbnail of an
+    # image not saved yet (the localhost URL itself would not load on a remote kernel).
+    _base_url: str | None = PrivateAttr(default=None)
+    _thumbnails: dict[int, bytes] = PrivateAttr(default_factory=dict)
 
     def __repr_args__(self) -> Any:
         # Extra fields from the server may hold base64 too, at any depth.
@@ -95,11 +99,10 @@ class ImageResponse(BaseModel):
         return response_html(self)
 
     def _repr_png_(self) -> bytes | None:
-        """Jupyter: a thumbnail of the first image, when its bytes are here and Pillow is."""
-        from ._display import local_bytes, thumbnail_png
+        """Jupyter: a thumbnail of the first image (needs Pillow)."""
+        from ._display import thumbnail
 
-        data = local_bytes(self, 0) if self.data else None
-        return thumbnail_png(data) if data is not None else None
+        return thumbnail(self, 0) if self.data else None
 
 
 class Health(BaseModel):
