@@ -9,7 +9,8 @@ import pytest
 from clawrouter_images import MODELS, InvalidRequestError, estimate_cost, resolve_model
 
 if TYPE_CHECKING:
-    from tests.core.conftest import Server, Twin
+    from tests.support.server import FakeClawRouter
+    from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
@@ -21,7 +22,7 @@ ALIASES = [
 
 
 @pytest.fixture
-def answering(server: Server) -> Server:
+def answering(server: FakeClawRouter) -> FakeClawRouter:
     """The server answers every generation and edit with one image."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     server.on("POST", IMAGE2IMAGE, server.images(RESULT))
@@ -44,7 +45,7 @@ def answering(server: Server) -> Server:
     ],
 )
 async def test_alias_is_sent_as_full_id(
-    twin: Twin, answering: Server, alias: str, full_id: str
+    twin: Twin, answering: FakeClawRouter, alias: str, full_id: str
 ) -> None:
     """A short or differently cased model name goes on the wire as the full upstream id."""
     await twin.generate("a red fox", model=alias)
@@ -58,7 +59,7 @@ def test_every_catalogue_alias_resolves(alias: str, full_id: str) -> None:
     assert resolve_model(alias.upper()).id == full_id
 
 
-async def test_default_generate_model(twin: Twin, answering: Server) -> None:
+async def test_default_generate_model(twin: Twin, answering: FakeClawRouter) -> None:
     """generate() without a model asks google/nano-banana for its default 1024x1024."""
     response = await twin.generate("a red fox")
     assert answering.body()["model"] == "google/nano-banana"
@@ -67,13 +68,13 @@ async def test_default_generate_model(twin: Twin, answering: Server) -> None:
     assert response.model == "google/nano-banana"
 
 
-async def test_default_edit_model(twin: Twin, answering: Server, png: bytes) -> None:
+async def test_default_edit_model(twin: Twin, answering: FakeClawRouter, png: bytes) -> None:
     """edit() without a model asks openai/gpt-image-1, ClawRouter's own default editor."""
     await twin.edit("make it blue", png)
     assert answering.body()["model"] == "openai/gpt-image-1"
 
 
-async def test_unknown_model_lists_valid_ones(twin: Twin, server: Server) -> None:
+async def test_unknown_model_lists_valid_ones(twin: Twin, server: FakeClawRouter) -> None:
     """An unknown model is refused before sending, listing the models that exist."""
     with pytest.raises(InvalidRequestError, match="unknown model") as info:
         await twin.generate("a red fox", model="midjourney-7")
@@ -82,7 +83,7 @@ async def test_unknown_model_lists_valid_ones(twin: Twin, server: Server) -> Non
     assert server.requests == []
 
 
-async def test_delisted_model_suggests_replacement(twin: Twin, server: Server) -> None:
+async def test_delisted_model_suggests_replacement(twin: Twin, server: FakeClawRouter) -> None:
     """dall-e-3 is refused locally (delisted upstream) with openai/gpt-image-1 suggested."""
     with pytest.raises(InvalidRequestError, match="delisted") as info:
         await twin.generate("a red fox", model="dall-e-3")
@@ -90,7 +91,7 @@ async def test_delisted_model_suggests_replacement(twin: Twin, server: Server) -
     assert server.requests == []
 
 
-async def test_unavailable_model_is_refused(twin: Twin, server: Server) -> None:
+async def test_unavailable_model_is_refused(twin: Twin, server: FakeClawRouter) -> None:
     """flux (no gateway entry) is refused locally with an available model suggested."""
     with pytest.raises(InvalidRequestError, match="not available") as info:
         await twin.generate("a red fox", model="flux")
@@ -99,7 +100,9 @@ async def test_unavailable_model_is_refused(twin: Twin, server: Server) -> None:
 
 
 @pytest.mark.parametrize("model", [42, ["nano-banana"], b"nano-banana"])
-async def test_model_of_wrong_type_is_refused(twin: Twin, server: Server, model: object) -> None:
+async def test_model_of_wrong_type_is_refused(
+    twin: Twin, server: FakeClawRouter, model: object
+) -> None:
     """A model that is not a string is refused before sending."""
     with pytest.raises(InvalidRequestError, match="model"):
         await twin.generate("a red fox", model=model)
@@ -109,7 +112,7 @@ async def test_model_of_wrong_type_is_refused(twin: Twin, server: Server, model:
 # -- sizes ---------------------------------------------------------------------------------------
 
 
-async def test_size_not_taken_lists_model_sizes(twin: Twin, server: Server) -> None:
+async def test_size_not_taken_lists_model_sizes(twin: Twin, server: FakeClawRouter) -> None:
     """A size the model does not take is refused, naming the sizes it does take."""
     with pytest.raises(InvalidRequestError, match="does not take size 2048x2048") as info:
         await twin.generate("a red fox", model="gpt-image-1", size="2048x2048")
@@ -118,14 +121,14 @@ async def test_size_not_taken_lists_model_sizes(twin: Twin, server: Server) -> N
 
 
 @pytest.mark.parametrize("size", ["big", "1024", "1024x", "x1024", "1024x1024x2", ""])
-async def test_malformed_size_is_refused(twin: Twin, server: Server, size: str) -> None:
+async def test_malformed_size_is_refused(twin: Twin, server: FakeClawRouter, size: str) -> None:
     """A size that is not WIDTHxHEIGHT is refused before sending."""
     with pytest.raises(InvalidRequestError, match="size"):
         await twin.generate("a red fox", size=size)
     assert server.requests == []
 
 
-async def test_size_of_wrong_type_is_refused(twin: Twin, server: Server) -> None:
+async def test_size_of_wrong_type_is_refused(twin: Twin, server: FakeClawRouter) -> None:
     """A size that is not a string (e.g. a tuple) is refused before sending."""
     with pytest.raises(InvalidRequestError, match="size"):
         await twin.generate("a red fox", size=(1024, 1024))
@@ -133,20 +136,22 @@ async def test_size_of_wrong_type_is_refused(twin: Twin, server: Server) -> None
 
 
 @pytest.mark.parametrize("size", ["1024 × 1024", "1024X1024", " 1024*1024 "])
-async def test_size_spelling_is_normalised(twin: Twin, answering: Server, size: str) -> None:
+async def test_size_spelling_is_normalised(
+    twin: Twin, answering: FakeClawRouter, size: str
+) -> None:
     """A size written with ×, X, * or spaces is sent as WIDTHxHEIGHT."""
     await twin.generate("a red fox", size=size)
     assert answering.body()["size"] == "1024x1024"
 
 
-async def test_free_size_inside_limits_is_accepted(twin: Twin, answering: Server) -> None:
+async def test_free_size_inside_limits_is_accepted(twin: Twin, answering: FakeClawRouter) -> None:
     """nano-banana-pro takes any WxH inside its limits, not only its listed sizes."""
     response = await twin.generate("a red fox", model="banana-pro", size="3000x2000")
     assert answering.body()["size"] == "3000x2000"
     assert response.size == "3000x2000"
 
 
-async def test_free_size_outside_limits_is_refused(twin: Twin, server: Server) -> None:
+async def test_free_size_outside_limits_is_refused(twin: Twin, server: FakeClawRouter) -> None:
     """nano-banana-pro refuses a side above 4096 before sending."""
     with pytest.raises(InvalidRequestError, match="4096"):
         await twin.generate("a red fox", model="banana-pro", size="5000x1000")
@@ -157,14 +162,14 @@ async def test_free_size_outside_limits_is_refused(twin: Twin, server: Server) -
 
 
 @pytest.mark.parametrize("n", [0, -1, 5, 2.0, "2", True, None])
-async def test_bad_n_is_refused(twin: Twin, server: Server, n: object) -> None:
+async def test_bad_n_is_refused(twin: Twin, server: FakeClawRouter, n: object) -> None:
     """n must be a whole number from 1 to the model's cap (4 for nano-banana)."""
     with pytest.raises(InvalidRequestError, match="from 1 to 4"):
         await twin.generate("a red fox", n=n)
     assert server.requests == []
 
 
-async def test_n_cap_is_per_model(twin: Twin, answering: Server) -> None:
+async def test_n_cap_is_per_model(twin: Twin, answering: FakeClawRouter) -> None:
     """n=4 is accepted for nano-banana and sent as given."""
     await twin.generate("a red fox", n=4)
     assert answering.body()["n"] == 4
@@ -174,21 +179,21 @@ async def test_n_cap_is_per_model(twin: Twin, answering: Server) -> None:
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t", None, 42])
-async def test_empty_prompt_is_refused(twin: Twin, server: Server, prompt: object) -> None:
+async def test_empty_prompt_is_refused(twin: Twin, server: FakeClawRouter, prompt: object) -> None:
     """An empty, blank or non-string prompt is refused before sending."""
     with pytest.raises(InvalidRequestError, match="prompt"):
         await twin.generate(prompt)
     assert server.requests == []
 
 
-async def test_overlong_prompt_is_refused(twin: Twin, server: Server) -> None:
+async def test_overlong_prompt_is_refused(twin: Twin, server: FakeClawRouter) -> None:
     """A prompt over 32,000 characters is refused before sending."""
     with pytest.raises(InvalidRequestError, match="32000"):
         await twin.generate("x" * 32_001)
     assert server.requests == []
 
 
-async def test_prompt_is_sent_verbatim(twin: Twin, answering: Server) -> None:
+async def test_prompt_is_sent_verbatim(twin: Twin, answering: FakeClawRouter) -> None:
     """The prompt (non-ASCII, leading spaces and all) reaches the body unchanged."""
     await twin.generate('  café ☕ «quoted» "x"\n')
     assert answering.body()["prompt"] == '  café ☕ «quoted» "x"\n'
@@ -199,7 +204,7 @@ async def test_prompt_is_sent_verbatim(twin: Twin, answering: Server) -> None:
 
 @pytest.mark.parametrize("model", ["seedream", "nano-banana-2", "grok-imagine", "cogview"])
 async def test_model_that_cannot_edit_is_refused(
-    twin: Twin, server: Server, png: bytes, model: str
+    twin: Twin, server: FakeClawRouter, png: bytes, model: str
 ) -> None:
     """Editing with a model that cannot edit is refused, listing the editing models."""
     with pytest.raises(InvalidRequestError, match="cannot edit") as info:
@@ -208,21 +213,25 @@ async def test_model_that_cannot_edit_is_refused(
     assert server.requests == []
 
 
-async def test_too_many_images_for_model(twin: Twin, server: Server, png: bytes) -> None:
+async def test_too_many_images_for_model(twin: Twin, server: FakeClawRouter, png: bytes) -> None:
     """nano-banana takes at most 3 input images; 4 are refused before sending."""
     with pytest.raises(InvalidRequestError, match="at most 3"):
         await twin.edit("combine", [png] * 4, model="nano-banana")
     assert server.requests == []
 
 
-async def test_more_than_four_images_refused(twin: Twin, server: Server, png: bytes) -> None:
+async def test_more_than_four_images_refused(
+    twin: Twin, server: FakeClawRouter, png: bytes
+) -> None:
     """Five input images are refused before sending, even for a 4-image model."""
     with pytest.raises(InvalidRequestError, match="at most 4"):
         await twin.edit("combine", [png] * 5, model="gpt-image-1")
     assert server.requests == []
 
 
-async def test_mask_with_several_images_refused(twin: Twin, server: Server, png: bytes) -> None:
+async def test_mask_with_several_images_refused(
+    twin: Twin, server: FakeClawRouter, png: bytes
+) -> None:
     """A mask cannot be combined with several input images."""
     with pytest.raises(InvalidRequestError, match="single image"):
         await twin.edit("combine", [png, png], mask=png, model="gpt-image-1")
@@ -230,7 +239,7 @@ async def test_mask_with_several_images_refused(twin: Twin, server: Server, png:
 
 
 async def test_mask_with_model_without_masks_refused(
-    twin: Twin, server: Server, png: bytes
+    twin: Twin, server: FakeClawRouter, png: bytes
 ) -> None:
     """A mask with a model that takes none (nano-banana) is refused, naming models that do."""
     with pytest.raises(InvalidRequestError, match="does not take a mask") as info:
@@ -239,7 +248,7 @@ async def test_mask_with_model_without_masks_refused(
     assert server.requests == []
 
 
-async def test_validation_happens_before_reading_inputs(twin: Twin, server: Server) -> None:
+async def test_validation_happens_before_reading_inputs(twin: Twin, server: FakeClawRouter) -> None:
     """A model that cannot edit is reported even when the input path does not exist."""
     with pytest.raises(InvalidRequestError, match="cannot edit"):
         await twin.edit("make it blue", "/nonexistent/cat.png", model="seedream")
@@ -249,7 +258,7 @@ async def test_validation_happens_before_reading_inputs(twin: Twin, server: Serv
 # -- extra_body ----------------------------------------------------------------------------------
 
 
-async def test_extra_body_is_merged(twin: Twin, answering: Server) -> None:
+async def test_extra_body_is_merged(twin: Twin, answering: FakeClawRouter) -> None:
     """extra_body fields reach the request body verbatim next to the managed ones."""
     extra: dict[str, Any] = {"quality": "hd", "style": "vivid", "user": "u-1", "seed": 7}
     await twin.generate("a red fox", extra_body=extra)
@@ -258,7 +267,9 @@ async def test_extra_body_is_merged(twin: Twin, answering: Server) -> None:
     assert body["model"] == "google/nano-banana"
 
 
-async def test_extra_body_is_merged_into_edits(twin: Twin, answering: Server, png: bytes) -> None:
+async def test_extra_body_is_merged_into_edits(
+    twin: Twin, answering: FakeClawRouter, png: bytes
+) -> None:
     """extra_body fields reach an image2image body too, beside the streamed image."""
     await twin.edit("make it blue", png, extra_body={"quality": "low"})
     body = answering.body()
@@ -268,7 +279,7 @@ async def test_extra_body_is_merged_into_edits(twin: Twin, answering: Server, pn
 
 @pytest.mark.parametrize("key", ["model", "prompt", "size", "n", "image", "mask"])
 async def test_extra_body_may_not_override_managed_fields(
-    twin: Twin, server: Server, key: str
+    twin: Twin, server: FakeClawRouter, key: str
 ) -> None:
     """extra_body cannot set a field the client manages (it would bypass validation)."""
     with pytest.raises(InvalidRequestError, match=key):
@@ -276,7 +287,7 @@ async def test_extra_body_may_not_override_managed_fields(
     assert server.requests == []
 
 
-async def test_extra_body_must_be_a_mapping(twin: Twin, server: Server) -> None:
+async def test_extra_body_must_be_a_mapping(twin: Twin, server: FakeClawRouter) -> None:
     """extra_body that is not a mapping is refused before sending."""
     with pytest.raises(InvalidRequestError, match="extra_body"):
         await twin.generate("a red fox", extra_body=[("quality", "hd")])
@@ -284,7 +295,7 @@ async def test_extra_body_must_be_a_mapping(twin: Twin, server: Server) -> None:
 
 
 @pytest.mark.parametrize("value", [{1, 2}, object(), float("nan")])
-async def test_extra_body_must_be_json(twin: Twin, server: Server, value: object) -> None:
+async def test_extra_body_must_be_json(twin: Twin, server: FakeClawRouter, value: object) -> None:
     """extra_body holding a value JSON cannot carry is refused before sending, and not charged."""
     with pytest.raises(InvalidRequestError, match="extra_body"):
         await twin.generate("a red fox", extra_body={"seed": value})
@@ -314,7 +325,7 @@ def test_estimate_of_unknown_model_is_refused() -> None:
         estimate_cost("midjourney-7")
 
 
-async def test_response_carries_the_estimate(twin: Twin, answering: Server) -> None:
+async def test_response_carries_the_estimate(twin: Twin, answering: FakeClawRouter) -> None:
     """A response records the model, size and estimated cost of what was asked."""
     response = await twin.generate("a red fox", model="gpt-image-1", size="1024x1536", n=3)
     assert response.model == "openai/gpt-image-1"
