@@ -50,7 +50,7 @@ class Twin:
         mode: Mode,
         target: FakeClawRouter | str,
         *,
-        base_url: str | None | EllipsisType = ...,
+        base_url: str | EllipsisType | None = ...,
         transport: httpx.MockTransport | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         **options: Any,
