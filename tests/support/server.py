@@ -63,8 +63,10 @@ class FakeClawRouter:
 
     base_url = BASE_URL
 
-    def __init__(self, *, strict: bool = False) -> None:
+    def __init__(self, *, strict: bool = False, otherwise: Outcome | None = None) -> None:
         self.strict = strict
+        self.otherwise = otherwise
+        """The outcome of every unscripted request, instead of ClawRouter's answers."""
         self.inline = False
         """Answer ``b64_json`` instead of URLs, as some upstreams do."""
         self.requests: list[httpx.Request] = []
@@ -118,11 +120,15 @@ class FakeClawRouter:
     def posts(self) -> list[httpx.Request]:
         return self.sent("POST")
 
+    def bodies(self) -> list[dict[str, Any]]:
+        """The JSON body of each POST."""
+        parsed = [json.loads(post.content) for post in self.posts]
+        assert all(isinstance(body, dict) for body in parsed)
+        return parsed
+
     def body(self, index: int = -1) -> dict[str, Any]:
         """The JSON body of the ``index``-th POST."""
-        parsed = json.loads(self.posts[index].content)
-        assert isinstance(parsed, dict)
-        return parsed
+        return self.bodies()[index]
 
     def sent_image(self, index: int = -1, key: str = "image") -> bytes:
         """The bytes of the data URI the ``index``-th POST sent in ``key``."""
@@ -132,6 +138,13 @@ class FakeClawRouter:
         assert head.startswith("data:image/"), head
         assert head.endswith(";base64"), head
         return base64.b64decode(encoded)
+
+    def seen(self) -> list[tuple[str, str, object]]:
+        """Method, path and JSON body (None without one) of each request: comparable across fakes."""
+        return [
+            (r.method, r.url.path, json.loads(r.content) if r.content else None)
+            for r in self.requests
+        ]
 
     def image(self, url: str) -> bytes:
         """The bytes served at a result URL."""
@@ -153,7 +166,9 @@ class FakeClawRouter:
         else:
             if self.strict:
                 raise AssertionError(f"unexpected request {request.method} {request.url}")
-            return self._as_clawrouter(request)
+            if self.otherwise is None:
+                return self._as_clawrouter(request)
+            outcomes = [self.otherwise]
         outcome = outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
         if isinstance(outcome, Exception):
             if isinstance(outcome, httpx.RequestError):
@@ -300,18 +315,17 @@ class _Bridge(BaseHTTPRequestHandler):
         for name, value in response.headers.multi_items():
             if name != "connection":
                 self.send_header(name, value)
-        if "content-length" not in response.headers:
-            # The body ends when the connection does.
-            self.send_header("Connection", "close")
-            self.close_connection = True
+        # One request a connection: no client keeps a socket open past its test, and a body
+        # without a length ends where the connection does.
+        self.send_header("Connection", "close")
+        self.close_connection = True
         self.end_headers()
         raw = [response.content] if response.is_stream_consumed else response.iter_raw()
         try:
             for chunk in raw:
                 self.wfile.write(chunk)
         except (OSError, httpx.TransportError):
-            # The client stopped reading, as it should, or the outcome broke the body.
-            self.close_connection = True
+            pass  # the client stopped reading, as it should, or the outcome broke the body
 
     do_GET = do_POST = _answer
 
