@@ -33,7 +33,9 @@ from langchain_clawrouter import ClawRouterGenerateImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Recorder, Served, Twin
+    from tests.reliability.conftest import Served
+    from tests.support.server import FakeClawRouter
+    from tests.support.twin import Twin
 
 GENERATE_ARGS: dict[str, Any] = {"model": "cogview", "size": "1024x1024"}
 TOOL_ARGS: dict[str, Any] = {"prompt": "a lighthouse", "model": "cogview", "size": "1024x1024"}
@@ -222,13 +224,13 @@ def test_unexpected_failure_after_sending_is_typed_and_paid(error: BaseException
     assert transport.sent == 1
 
 
-def test_nested_json_answer_is_a_typed_error(recorder: Recorder) -> None:
+def test_nested_json_answer_is_a_typed_error(fake: FakeClawRouter) -> None:
     """A 200 whose JSON nests a million levels deep is a typed error, never RecursionError."""
     body = b"[" * 1_000_000 + b"]" * 1_000_000
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
     with (
         httpx.Client(transport=transport) as http,
-        ImageClient(recorder.base_url, http_client=http) as client,
+        ImageClient(fake.base_url, http_client=http) as client,
         pytest.raises(ClawRouterError) as caught,
     ):
         client.generate("a lighthouse")

@@ -1,7 +1,7 @@
 """No leaks in logs and error messages: no image bytes, no whole data URIs, no huge bodies.
 
 Calls fail against the emulator on a real socket with megabyte error bodies (JSON and
-plain text, some echoing the input image as a data URI), against a recorder whose answers
+plain text, some echoing the input image as a data URI), against a fake whose answers
 hold base64 images, and with data URI inputs; every record of the ``clawrouter_images``
 loggers (DEBUG and up) and every error message must stay short, quote at most a few
 hundred characters of a body, and hold no run of base64 long enough to be image data.
@@ -24,7 +24,8 @@ from clawrouter_images import ClawRouterError, ImageClient
 from clawrouter_images.emulator import Fault
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Served, Twin
+    from tests.reliability.conftest import Served
+    from tests.support.twin import Twin
 
 MEGABYTE = 1024 * 1024
 MAX_MESSAGE_CHARS = 1000

@@ -12,7 +12,7 @@ import base64
 import itertools
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -29,6 +29,7 @@ IMAGE_ROUTES = ("/v1/images/generations", "/v1/images/image2image")
 CREATED = 1795503044
 
 Answer = Callable[[httpx.Request], httpx.Response]
+Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 Outcome = Answer | Exception
 
 
@@ -204,15 +205,17 @@ class FakeClawRouter:
 
     @staticmethod
     def content(
-        body: bytes, status: int = 200, headers: Mapping[str, str] | None = None, repeat: int = 1
+        body: bytes, status: int = 200, headers: Headers | None = None, repeat: int = 1
     ) -> Answer:
-        """``body`` sent ``repeat`` times; streamed, so its encoding is decoded by the client."""
+        """``body`` sent ``repeat`` times; streamed, so its encoding is decoded by the client.
+
+        ``headers`` may be pairs, so that a header can be sent twice.
+        """
 
         def answer(request: httpx.Request) -> httpx.Response:
-            length = {"content-length": str(len(body) * repeat)}
-            return httpx.Response(
-                status, headers={**length, **(headers or {})}, stream=Body(b"", body, repeat)
-            )
+            sent = httpx.Headers(headers)
+            sent.setdefault("content-length", str(len(body) * repeat))
+            return httpx.Response(status, headers=sent, stream=Body(b"", body, repeat))
 
         return answer
 
@@ -225,7 +228,7 @@ class FakeClawRouter:
         )
 
     @staticmethod
-    def text(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Answer:
+    def text(body: str, status: int = 200, headers: Headers | None = None) -> Answer:
         return FakeClawRouter.content(body.encode(), status, headers)
 
     @staticmethod

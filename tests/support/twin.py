@@ -68,7 +68,8 @@ class Twin:
             )
         elif base_url is ...:
             base_url = target
-        self._http = http_client
+        self.http_client = http_client
+        """The ``httpx`` client the twin's client was given (None when it built its own)."""
         self.client: ImageClient | AsyncImageClient
         if mode == "sync":
             assert http_client is None or isinstance(http_client, httpx.Client)
@@ -127,10 +128,10 @@ class Twin:
             self.client.close()
         else:
             await self.client.aclose()
-        if isinstance(self._http, httpx.Client):
-            self._http.close()
-        elif self._http is not None:
-            await self._http.aclose()
+        if isinstance(self.http_client, httpx.Client):
+            self.http_client.close()
+        elif self.http_client is not None:
+            await self.http_client.aclose()
 
 
 MakeTwin = Callable[..., Twin]
