@@ -1,8 +1,10 @@
 """What every test folder shares: one fake ClawRouter, one PNG maker, one sync/async twin.
 
-``fixtures`` is loaded as a pytest plugin by ``tests/conftest.py``, so its fixtures reach
-every folder.  Test folders have no ``__init__.py``, so at run time this package is
-``support`` (pytest puts ``tests/`` on ``sys.path``) while mypy knows it as
-``tests.support``: test modules import from it only under ``TYPE_CHECKING``, and reach the
-helpers at run time through the fixtures, which carry them.
+- ``server``: ``FakeClawRouter``, on ``httpx.MockTransport`` or (``Loopback``) a real port.
+- ``png``: ``png_bytes`` makes real PNGs of any size, colour or seed; ``png_size`` reads one.
+- ``twin``: ``Twin``, ``ImageClient`` or ``AsyncImageClient`` behind one awaitable API.
+
+``tests/`` is a package so that pytest puts the repository root on ``sys.path``: test
+modules import ``tests.support`` at run time under the name mypy checks it by.  The
+fixtures built on these live in ``tests/conftest.py``.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -17,21 +18,30 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png_bytes(
-    width: int = 1, height: int = 1, colour: Colour | None = None, *, seed: int = 0
+    width: int = 1,
+    height: int = 1,
+    colour: Colour | None = None,
+    *,
+    seed: int = 0,
+    noise: bool = False,
 ) -> bytes:
     """An 8-bit RGB PNG of one ``colour``; without one, the colour follows ``seed``.
 
     The default is byte for byte the 1x1 PNG the recorder sent in
-    ``i2i-image-list-not-converted``; different seeds give different files.
+    ``i2i-image-list-not-converted``; different seeds give different files.  ``noise``
+    makes every pixel random instead, so the file does not compress.
     """
     if colour is None:
         colour = (seed % 256 + 1, (seed // 256) % 256 + 2, 3)
-    row = b"\x00" + bytes(colour) * width
+    if noise:
+        pixels = b"".join(b"\x00" + os.urandom(width * 3) for _ in range(height))
+    else:
+        pixels = (b"\x00" + bytes(colour) * width) * height
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         SIGNATURE
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(row * height))
+        + _chunk(b"IDAT", zlib.compress(pixels))
         + _chunk(b"IEND", b"")
     )
 
