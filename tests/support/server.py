@@ -2,8 +2,9 @@
 
 Unscripted, it answers like ClawRouter: a POST to an image route makes ``n`` PNGs, answered
 as ``data[].url`` on ``http://localhost:8402/images/`` (or inline, with ``inline``) and
-served at ``/images/<name>``; anything else is a 404.  ``on`` scripts a route; ``strict``
-fails the test on any request no route was scripted for.  Every request is recorded.
+served at ``/images/<name>``; anything else is a 404.  ``on`` scripts a route; ``otherwise``
+answers every unscripted request; ``strict`` fails the test on one.  Every request is
+recorded.  ``Loopback`` serves the same fake on a real port.
 """
 
 from __future__ import annotations
@@ -58,8 +59,7 @@ class FakeClawRouter:
     ``on(method, target, *outcomes)`` answers requests whose whole URL, path with query, or
     path equals ``target`` with the outcomes in order, repeating the last one.  An outcome
     is an answer built by ``json``/``text``/``content``/``broken``/``images``/``replay`` or
-    an exception to raise.  Helpers travel on the instance because test modules cannot
-    import this one at run time.
+    an exception to raise.
     """
 
     base_url = BASE_URL
