@@ -21,7 +21,7 @@ from clawrouter_images import (
 
 if TYPE_CHECKING:
     from tests.conftest import LoadTranscript
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -30,7 +30,7 @@ BANANA = 0.05 * 1.05  # one google/nano-banana image, margin included
 
 
 @pytest.fixture
-def answering(server: FakeClawRouter) -> FakeClawRouter:
+def answering(server: Server) -> Server:
     server.on("POST", GENERATIONS, server.images(RESULT))
     return server
 
@@ -38,7 +38,7 @@ def answering(server: FakeClawRouter) -> FakeClawRouter:
 # -- limits --------------------------------------------------------------------------------------
 
 
-async def test_max_cost_per_call(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_max_cost_per_call(twin: Twin, answering: Server) -> None:
     """A call whose estimate is over its max_cost_usd is refused before sending."""
     with pytest.raises(BudgetExceededError, match="max_cost_usd") as info:
         await twin.generate("a red fox", max_cost_usd=0.05)
@@ -46,7 +46,7 @@ async def test_max_cost_per_call(twin: Twin, answering: FakeClawRouter) -> None:
     assert answering.requests == []
 
 
-async def test_max_cost_counts_n(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_max_cost_counts_n(twin: Twin, answering: Server) -> None:
     """max_cost_usd applies to all n images of a call together."""
     await twin.generate("a red fox", n=1, max_cost_usd=0.1)
     with pytest.raises(BudgetExceededError):
@@ -54,7 +54,7 @@ async def test_max_cost_counts_n(twin: Twin, answering: FakeClawRouter) -> None:
     assert len(answering.sent()) == 1
 
 
-async def test_client_max_cost(make_twin: MakeTwin, answering: FakeClawRouter) -> None:
+async def test_client_max_cost(make_twin: MakeTwin, answering: Server) -> None:
     """A client-wide max_cost_usd refuses dear calls and lets cheap ones through."""
     api = make_twin(answering, max_cost_usd=0.03)
     with pytest.raises(BudgetExceededError):
@@ -65,16 +65,14 @@ async def test_client_max_cost(make_twin: MakeTwin, answering: FakeClawRouter) -
     ]
 
 
-async def test_call_max_cost_overrides_client(
-    make_twin: MakeTwin, answering: FakeClawRouter
-) -> None:
+async def test_call_max_cost_overrides_client(make_twin: MakeTwin, answering: Server) -> None:
     """A per-call max_cost_usd replaces the client's for that call."""
     api = make_twin(answering, max_cost_usd=0.03)
     await api.generate("a red fox", model="nano-banana", max_cost_usd=0.06)
     assert len(answering.sent()) == 1
 
 
-async def test_budget_refuses_once_spent(make_twin: MakeTwin, answering: FakeClawRouter) -> None:
+async def test_budget_refuses_once_spent(make_twin: MakeTwin, answering: Server) -> None:
     """budget_usd refuses the call that would go over what is left, before sending it."""
     api = make_twin(answering, budget_usd=0.1)
     await api.generate("a red fox")
@@ -85,7 +83,7 @@ async def test_budget_refuses_once_spent(make_twin: MakeTwin, answering: FakeCla
     assert api.spent_usd == pytest.approx(BANANA)
 
 
-async def test_budget_allows_exact_fit(make_twin: MakeTwin, answering: FakeClawRouter) -> None:
+async def test_budget_allows_exact_fit(make_twin: MakeTwin, answering: Server) -> None:
     """A budget of exactly two images pays for exactly two images."""
     api = make_twin(answering, budget_usd=2 * BANANA)
     await api.generate("a red fox")
@@ -95,9 +93,7 @@ async def test_budget_allows_exact_fit(make_twin: MakeTwin, answering: FakeClawR
     assert len(answering.sent()) == 2
 
 
-async def test_zero_budget_refuses_everything(
-    make_twin: MakeTwin, answering: FakeClawRouter
-) -> None:
+async def test_zero_budget_refuses_everything(make_twin: MakeTwin, answering: Server) -> None:
     """budget_usd=0 refuses every paid call."""
     api = make_twin(answering, budget_usd=0.0)
     with pytest.raises(BudgetExceededError):
@@ -105,9 +101,7 @@ async def test_zero_budget_refuses_everything(
     assert answering.requests == []
 
 
-async def test_budget_applies_to_edits(
-    make_twin: MakeTwin, answering: FakeClawRouter, png: bytes
-) -> None:
+async def test_budget_applies_to_edits(make_twin: MakeTwin, answering: Server, png: bytes) -> None:
     """Edits are priced and refused like generations."""
     answering.on("POST", "/v1/images/image2image", answering.images(RESULT))
     api = make_twin(answering, budget_usd=0.01)
@@ -121,7 +115,7 @@ def test_budget_error_is_not_a_validation_error() -> None:
     assert not issubclass(BudgetExceededError, InvalidRequestError)
 
 
-async def test_concurrent_calls_do_not_overspend(server: FakeClawRouter) -> None:
+async def test_concurrent_calls_do_not_overspend(server: Server) -> None:
     """Calls in flight together on one AsyncImageClient cannot spend more than its budget."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     async with httpx.AsyncClient(transport=server.transport()) as http:
@@ -138,7 +132,7 @@ async def test_concurrent_calls_do_not_overspend(server: FakeClawRouter) -> None
 # -- spent_usd -----------------------------------------------------------------------------------
 
 
-async def test_success_is_counted(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_success_is_counted(twin: Twin, answering: Server) -> None:
     """A successful call adds its estimate to spent_usd."""
     await twin.generate("a red fox", model="gpt-image-1", size="1536x1024", n=2)
     assert twin.spent_usd == pytest.approx(estimate_cost("gpt-image-1", "1536x1024", 2))
@@ -147,7 +141,7 @@ async def test_success_is_counted(twin: Twin, answering: FakeClawRouter) -> None
 
 
 async def test_payment_rejected_is_not_counted(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """A 402 (payment refused) adds nothing to spent_usd."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-payment-rejected-402")))
@@ -156,9 +150,7 @@ async def test_payment_rejected_is_not_counted(
     assert twin.spent_usd == 0
 
 
-async def test_gateway_timeout_is_counted_as_possibly_paid(
-    twin: Twin, server: FakeClawRouter
-) -> None:
+async def test_gateway_timeout_is_counted_as_possibly_paid(twin: Twin, server: Server) -> None:
     """A 504 counts toward spent_usd: the job may have been paid."""
     body = {"error": "Image generation timed out", "details": "Upstream did not complete"}
     server.on("POST", GENERATIONS, server.json(body, 504))
@@ -168,7 +160,7 @@ async def test_gateway_timeout_is_counted_as_possibly_paid(
 
 
 async def test_dropped_connection_is_counted(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """A request ClawRouter dropped without an answer counts toward spent_usd."""
     server.on(
@@ -179,7 +171,7 @@ async def test_dropped_connection_is_counted(
     assert twin.spent_usd == pytest.approx(estimate_cost("gpt-image-2"))
 
 
-async def test_unusable_answer_is_counted(twin: Twin, server: FakeClawRouter) -> None:
+async def test_unusable_answer_is_counted(twin: Twin, server: Server) -> None:
     """A 200 without images counts toward spent_usd (it came after payment)."""
     server.on("POST", GENERATIONS, server.json({"created": 1, "data": []}))
     with pytest.raises(ClawRouterError):
@@ -187,7 +179,7 @@ async def test_unusable_answer_is_counted(twin: Twin, server: FakeClawRouter) ->
     assert twin.spent_usd == pytest.approx(BANANA)
 
 
-async def test_refused_connection_is_not_counted(twin: Twin, server: FakeClawRouter) -> None:
+async def test_refused_connection_is_not_counted(twin: Twin, server: Server) -> None:
     """A request that never reached ClawRouter adds nothing to spent_usd."""
     server.on("POST", GENERATIONS, httpx.ConnectError("refused"))
     with pytest.raises(APIConnectionError):
@@ -195,9 +187,7 @@ async def test_refused_connection_is_not_counted(twin: Twin, server: FakeClawRou
     assert twin.spent_usd == 0
 
 
-async def test_possibly_paid_failure_uses_up_budget(
-    make_twin: MakeTwin, server: FakeClawRouter
-) -> None:
+async def test_possibly_paid_failure_uses_up_budget(make_twin: MakeTwin, server: Server) -> None:
     """After a possibly paid 500, the budget has less left for the next call."""
     server.on(
         "POST",
@@ -213,9 +203,7 @@ async def test_possibly_paid_failure_uses_up_budget(
     assert len(server.sent()) == 1
 
 
-async def test_refusals_release_the_reservation(
-    make_twin: MakeTwin, server: FakeClawRouter
-) -> None:
+async def test_refusals_release_the_reservation(make_twin: MakeTwin, server: Server) -> None:
     """A call that was not paid leaves the whole budget available for the next one."""
     server.on("POST", GENERATIONS, server.json({"error": "busy"}, 402), server.images(RESULT))
     api = make_twin(server, budget_usd=BANANA)

@@ -10,28 +10,28 @@ import pytest
 from clawrouter_images import AsyncImageClient, ImageClient, InvalidRequestError
 
 if TYPE_CHECKING:
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
 RESULT = "http://localhost:8402/images/1795503044964-xm1yzv09.png"
 
 
-async def _generate_url(make_twin: MakeTwin, server: FakeClawRouter, **options: object) -> str:
+async def _generate_url(make_twin: MakeTwin, server: Server, **options: object) -> str:
     server.on("POST", GENERATIONS, server.images(RESULT))
     api = make_twin(server, **options)
     await api.generate("a red fox")
     return str(server.sent()[-1].url)
 
 
-async def test_default_base_url(make_twin: MakeTwin, server: FakeClawRouter) -> None:
+async def test_default_base_url(make_twin: MakeTwin, server: Server) -> None:
     """With no argument and no environment, requests go to http://127.0.0.1:8402."""
     url = await _generate_url(make_twin, server, base_url=None)
     assert url == "http://127.0.0.1:8402/v1/images/generations"
 
 
 async def test_clawrouter_base_url_env(
-    make_twin: MakeTwin, server: FakeClawRouter, monkeypatch: pytest.MonkeyPatch
+    make_twin: MakeTwin, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """CLAWROUTER_BASE_URL sets the base URL."""
     monkeypatch.setenv("CLAWROUTER_BASE_URL", "http://10.1.2.3:9000")
@@ -40,7 +40,7 @@ async def test_clawrouter_base_url_env(
 
 
 async def test_blockrun_proxy_port_env(
-    make_twin: MakeTwin, server: FakeClawRouter, monkeypatch: pytest.MonkeyPatch
+    make_twin: MakeTwin, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """BLOCKRUN_PROXY_PORT moves the default to that port on 127.0.0.1."""
     monkeypatch.setenv("BLOCKRUN_PROXY_PORT", "8500")
@@ -49,7 +49,7 @@ async def test_blockrun_proxy_port_env(
 
 
 async def test_base_url_env_wins_over_port_env(
-    make_twin: MakeTwin, server: FakeClawRouter, monkeypatch: pytest.MonkeyPatch
+    make_twin: MakeTwin, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """CLAWROUTER_BASE_URL takes precedence over BLOCKRUN_PROXY_PORT."""
     monkeypatch.setenv("CLAWROUTER_BASE_URL", "http://10.1.2.3:9000")
@@ -60,7 +60,7 @@ async def test_base_url_env_wins_over_port_env(
 
 @pytest.mark.parametrize("port", ["abc", "0", "65536", "-1", "84.02", ""])
 async def test_invalid_proxy_port_is_ignored(
-    make_twin: MakeTwin, server: FakeClawRouter, monkeypatch: pytest.MonkeyPatch, port: str
+    make_twin: MakeTwin, server: Server, monkeypatch: pytest.MonkeyPatch, port: str
 ) -> None:
     """A BLOCKRUN_PROXY_PORT that is not an integer in 1..65535 is ignored, as ClawRouter does."""
     monkeypatch.setenv("BLOCKRUN_PROXY_PORT", port)
@@ -69,7 +69,7 @@ async def test_invalid_proxy_port_is_ignored(
 
 
 async def test_argument_wins_over_environment(
-    make_twin: MakeTwin, server: FakeClawRouter, monkeypatch: pytest.MonkeyPatch
+    make_twin: MakeTwin, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An explicit base_url argument beats both environment variables."""
     monkeypatch.setenv("CLAWROUTER_BASE_URL", "http://10.1.2.3:9000")
@@ -83,7 +83,7 @@ async def test_argument_wins_over_environment(
     ["http://127.0.0.1:8402/v1", "http://127.0.0.1:8402/v1/", "http://127.0.0.1:8402/"],
 )
 async def test_v1_suffix_and_trailing_slash_are_stripped(
-    make_twin: MakeTwin, server: FakeClawRouter, base_url: str
+    make_twin: MakeTwin, server: Server, base_url: str
 ) -> None:
     """An OpenAI-style base URL ending in /v1 (or a slash) does not double the route prefix."""
     url = await _generate_url(make_twin, server, base_url=base_url)
@@ -91,7 +91,7 @@ async def test_v1_suffix_and_trailing_slash_are_stripped(
 
 
 async def test_v1_suffix_stripped_from_env(
-    make_twin: MakeTwin, server: FakeClawRouter, monkeypatch: pytest.MonkeyPatch
+    make_twin: MakeTwin, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A CLAWROUTER_BASE_URL ending in /v1 is stripped too."""
     monkeypatch.setenv("CLAWROUTER_BASE_URL", "http://127.0.0.1:8403/v1")
@@ -120,7 +120,7 @@ def test_negative_limits_are_refused(
         cls("http://127.0.0.1:8402", **options)  # type: ignore[arg-type]
 
 
-async def test_request_shape(twin: Twin, server: FakeClawRouter) -> None:
+async def test_request_shape(twin: Twin, server: Server) -> None:
     """generate() POSTs JSON with model, prompt, size and n to the exact route, with a User-Agent."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     await twin.generate("a red fox", model="nano-banana", size="1024x1024", n=2)
@@ -136,7 +136,7 @@ async def test_request_shape(twin: Twin, server: FakeClawRouter) -> None:
     }
 
 
-async def test_default_timeout_reaches_the_request(twin: Twin, server: FakeClawRouter) -> None:
+async def test_default_timeout_reaches_the_request(twin: Twin, server: Server) -> None:
     """By default a call connects within 5 s and waits 330 s for the answer."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     await twin.generate("a red fox")
@@ -145,7 +145,7 @@ async def test_default_timeout_reaches_the_request(twin: Twin, server: FakeClawR
     assert timeout["read"] == 330.0
 
 
-async def test_per_call_timeout_reaches_the_request(twin: Twin, server: FakeClawRouter) -> None:
+async def test_per_call_timeout_reaches_the_request(twin: Twin, server: Server) -> None:
     """timeout= on a call sets the request's read timeout, keeping a short connect timeout."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     await twin.generate("a red fox", timeout=42.0)
@@ -154,16 +154,14 @@ async def test_per_call_timeout_reaches_the_request(twin: Twin, server: FakeClaw
     assert timeout["connect"] == 5.0
 
 
-async def test_per_call_httpx_timeout_is_used_as_is(twin: Twin, server: FakeClawRouter) -> None:
+async def test_per_call_httpx_timeout_is_used_as_is(twin: Twin, server: Server) -> None:
     """An httpx.Timeout passed to a call reaches the request unchanged."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     await twin.generate("a red fox", timeout=httpx.Timeout(7.0, connect=1.0))
     assert server.sent()[0].extensions["timeout"] == httpx.Timeout(7.0, connect=1.0).as_dict()
 
 
-async def test_client_timeout_is_the_default_for_calls(
-    make_twin: MakeTwin, server: FakeClawRouter
-) -> None:
+async def test_client_timeout_is_the_default_for_calls(make_twin: MakeTwin, server: Server) -> None:
     """A client built with timeout=60 waits 60 s on each call that does not say otherwise."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     api = make_twin(server, timeout=60.0)

@@ -26,7 +26,7 @@ from clawrouter_images import (
 
 if TYPE_CHECKING:
     from tests.conftest import LoadTranscript
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -49,7 +49,7 @@ STATUS_CLASSES: list[tuple[int, type[APIStatusError], bool]] = [
 
 @pytest.mark.parametrize(("status", "cls", "paid"), STATUS_CLASSES)
 async def test_status_maps_to_class(
-    make_twin: MakeTwin, server: FakeClawRouter, status: int, cls: type[APIStatusError], paid: bool
+    make_twin: MakeTwin, server: Server, status: int, cls: type[APIStatusError], paid: bool
 ) -> None:
     """Each error status raises its own class carrying status_code, body, details and paid flag."""
     body = {"error": "Something went wrong", "details": f"detail for {status}"}
@@ -69,9 +69,7 @@ async def test_status_maps_to_class(
     assert f"detail for {status}" in str(err)
 
 
-async def test_unlisted_status_is_a_plain_status_error(
-    make_twin: MakeTwin, server: FakeClawRouter
-) -> None:
+async def test_unlisted_status_is_a_plain_status_error(make_twin: MakeTwin, server: Server) -> None:
     """A status with no class of its own (418) raises APIStatusError itself."""
     server.on("POST", GENERATIONS, server.json({"error": "teapot"}, 418))
     api = make_twin(server, max_retries=0)
@@ -81,7 +79,7 @@ async def test_unlisted_status_is_a_plain_status_error(
     assert info.value.status_code == 418
 
 
-async def test_safety_net_error_shape(twin: Twin, server: FakeClawRouter) -> None:
+async def test_safety_net_error_shape(twin: Twin, server: Server) -> None:
     """ClawRouter's safety-net body {"error": {"message", "type"}} gives its message."""
     body = {"error": {"message": "Proxy error: boom", "type": "proxy_error"}}
     server.on("POST", GENERATIONS, server.json(body, 500))
@@ -91,7 +89,7 @@ async def test_safety_net_error_shape(twin: Twin, server: FakeClawRouter) -> Non
     assert info.value.details is None
 
 
-async def test_structured_details_are_kept_as_json(twin: Twin, server: FakeClawRouter) -> None:
+async def test_structured_details_are_kept_as_json(twin: Twin, server: Server) -> None:
     """A details value that is not a string is kept as its JSON text."""
     server.on("POST", GENERATIONS, server.json({"error": "bad", "details": {"field": "n"}}, 400))
     with pytest.raises(BadRequestError) as info:
@@ -99,7 +97,7 @@ async def test_structured_details_are_kept_as_json(twin: Twin, server: FakeClawR
     assert info.value.details == '{"field": "n"}'
 
 
-async def test_huge_error_body_is_not_quoted_whole(twin: Twin, server: FakeClawRouter) -> None:
+async def test_huge_error_body_is_not_quoted_whole(twin: Twin, server: Server) -> None:
     """An error message quotes at most a few hundred characters of a huge body."""
     server.on("POST", GENERATIONS, server.json({"error": "bad", "details": "x" * 100_000}, 400))
     with pytest.raises(BadRequestError) as info:
@@ -108,7 +106,7 @@ async def test_huge_error_body_is_not_quoted_whole(twin: Twin, server: FakeClawR
     assert info.value.details == "x" * 100_000
 
 
-async def test_empty_error_body(twin: Twin, server: FakeClawRouter) -> None:
+async def test_empty_error_body(twin: Twin, server: Server) -> None:
     """An error with an empty body still says which status came back."""
     server.on("POST", GENERATIONS, server.content(b"", 500))
     with pytest.raises(InternalServerError, match="500") as info:
@@ -242,7 +240,7 @@ async def _call(api: Twin, name: str, png: bytes) -> None:
 @pytest.mark.parametrize("name", sorted(TRANSCRIPT_ERRORS))
 async def test_transcript_error(
     make_twin: MakeTwin,
-    server: FakeClawRouter,
+    server: Server,
     transcript: LoadTranscript,
     png: bytes,
     name: str,
@@ -286,7 +284,7 @@ def test_every_recorded_error_is_replayed(
 
 
 async def test_payment_rejected_points_at_wallet_health(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """A 402 names the wallet check URL under the client's own base URL and is not paid."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-payment-rejected-402")))
@@ -298,7 +296,7 @@ async def test_payment_rejected_points_at_wallet_health(
 
 
 async def test_delisted_answer_names_the_model_asked(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """A 400 'Delisted' answer names the model asked for and suggests the catalogue's choice."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-dall-e-3-delisted-400")))
@@ -313,7 +311,7 @@ async def test_delisted_answer_names_the_model_asked(
 
 
 async def test_fallback_chain_answer_blames_the_base_url(
-    make_twin: MakeTwin, server: FakeClawRouter, transcript: LoadTranscript
+    make_twin: MakeTwin, server: Server, transcript: LoadTranscript
 ) -> None:
     """'All models in fallback chain failed' says the configured base URL is wrong."""
     server.on("POST", "/proxy/v1/images/generations", server.replay(transcript("wrong-edits")))
@@ -339,7 +337,7 @@ async def test_fallback_chain_answer_blames_the_base_url(
     ],
 )
 async def test_unusable_200_raises_response_validation_error(
-    twin: Twin, server: FakeClawRouter, answer: object, words: str
+    twin: Twin, server: Server, answer: object, words: str
 ) -> None:
     """A 200 whose body holds no usable image raises ResponseValidationError, possibly paid."""
     server.on("POST", GENERATIONS, server.json(answer))
@@ -351,7 +349,7 @@ async def test_unusable_200_raises_response_validation_error(
 
 
 async def test_job_stub_names_the_job(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript, png: bytes
+    twin: Twin, server: Server, transcript: LoadTranscript, png: bytes
 ) -> None:
     """The gpt-image-2 image2image job stub reports its job id and suggests gpt-image-1."""
     server.on("POST", IMAGE2IMAGE, server.replay(transcript("i2i-gpt-image-2-202-stub")))
@@ -362,7 +360,7 @@ async def test_job_stub_names_the_job(
 
 
 async def test_non_json_200_keeps_the_text(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """A non-JSON 200 keeps the raw text as the error's body."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-non-json-200")))
@@ -375,7 +373,7 @@ async def test_non_json_200_keeps_the_text(
 
 
 async def test_connection_refused_says_clawrouter_is_not_running(
-    twin: Twin, server: FakeClawRouter
+    twin: Twin, server: Server
 ) -> None:
     """Connection refused ends in APIConnectionError telling how to start ClawRouter."""
     server.on("POST", GENERATIONS, httpx.ConnectError("[Errno 111] Connection refused"))
@@ -390,7 +388,7 @@ async def test_connection_refused_says_clawrouter_is_not_running(
 
 
 async def test_not_running_message_uses_configured_base_url(
-    make_twin: MakeTwin, server: FakeClawRouter
+    make_twin: MakeTwin, server: Server
 ) -> None:
     """The not-running message names the base URL the client was configured with."""
     server.on("POST", GENERATIONS, httpx.ConnectError("refused"))
@@ -400,7 +398,7 @@ async def test_not_running_message_uses_configured_base_url(
 
 
 async def test_dropped_connection_is_a_generation_timeout(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """A connection closed with no response (ClawRouter's 300 s drop) is a possibly-paid 504."""
     server.on(
@@ -416,7 +414,7 @@ async def test_dropped_connection_is_a_generation_timeout(
     assert twin.sleeps == []
 
 
-async def test_read_timeout_is_a_possibly_paid_timeout(twin: Twin, server: FakeClawRouter) -> None:
+async def test_read_timeout_is_a_possibly_paid_timeout(twin: Twin, server: Server) -> None:
     """A read timeout raises APITimeoutError naming the wait, marked possibly paid."""
     server.on("POST", GENERATIONS, httpx.ReadTimeout("timed out"))
     with pytest.raises(APITimeoutError) as info:
@@ -427,7 +425,7 @@ async def test_read_timeout_is_a_possibly_paid_timeout(twin: Twin, server: FakeC
     assert isinstance(info.value.__cause__, httpx.ReadTimeout)
 
 
-async def test_connection_broken_mid_request(twin: Twin, server: FakeClawRouter) -> None:
+async def test_connection_broken_mid_request(twin: Twin, server: Server) -> None:
     """A connection that breaks mid-request is an APIConnectionError marked possibly paid."""
     server.on("POST", GENERATIONS, httpx.ReadError("connection reset by peer"))
     with pytest.raises(APIConnectionError) as info:
@@ -437,7 +435,7 @@ async def test_connection_broken_mid_request(twin: Twin, server: FakeClawRouter)
     assert "not retried" in str(info.value)
 
 
-async def test_pool_timeout_says_too_many_calls(twin: Twin, server: FakeClawRouter) -> None:
+async def test_pool_timeout_says_too_many_calls(twin: Twin, server: Server) -> None:
     """Waiting too long for a pooled connection says too many calls are in flight."""
     server.on("POST", GENERATIONS, httpx.PoolTimeout("no connection available"))
     with pytest.raises(APIConnectionError, match="too many calls in flight") as info:

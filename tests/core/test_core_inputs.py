@@ -16,7 +16,7 @@ import pytest
 from clawrouter_images import APIConnectionError, ImageClient, InputImageError
 
 if TYPE_CHECKING:
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import MakeTwin, Twin
 
 IMAGE2IMAGE = "/v1/images/image2image"
@@ -29,7 +29,7 @@ WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 fake webp body"
 
 
 @pytest.fixture
-def answering(server: FakeClawRouter) -> FakeClawRouter:
+def answering(server: Server) -> Server:
     server.on("POST", IMAGE2IMAGE, server.images(RESULT))
     return server
 
@@ -49,9 +49,7 @@ def decode(uri: str) -> tuple[str, bytes]:
 # -- every kind of input -------------------------------------------------------------------------
 
 
-async def test_path_string(
-    twin: Twin, answering: FakeClawRouter, tmp_path: Path, png: bytes
-) -> None:
+async def test_path_string(twin: Twin, answering: Server, tmp_path: Path, png: bytes) -> None:
     """A local path string is read by the client and sent as a data URI, not as the path."""
     path = tmp_path / "cat.png"
     path.write_bytes(png)
@@ -59,7 +57,7 @@ async def test_path_string(
     assert decode(answering.body()["image"]) == ("image/png", png)
 
 
-async def test_pathlike(twin: Twin, answering: FakeClawRouter, tmp_path: Path, png: bytes) -> None:
+async def test_pathlike(twin: Twin, answering: Server, tmp_path: Path, png: bytes) -> None:
     """A pathlib.Path is read and sent as a data URI."""
     path = tmp_path / "cat.png"
     path.write_bytes(png)
@@ -69,7 +67,7 @@ async def test_pathlike(twin: Twin, answering: FakeClawRouter, tmp_path: Path, p
 
 async def test_tilde_path(
     twin: Twin,
-    answering: FakeClawRouter,
+    answering: Server,
     tmp_path: Path,
     png: bytes,
     monkeypatch: pytest.MonkeyPatch,
@@ -84,7 +82,7 @@ async def test_tilde_path(
 
 async def test_relative_path_uses_client_directory(
     twin: Twin,
-    answering: FakeClawRouter,
+    answering: Server,
     tmp_path: Path,
     png: bytes,
     monkeypatch: pytest.MonkeyPatch,
@@ -98,19 +96,19 @@ async def test_relative_path_uses_client_directory(
 
 
 @pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview])
-async def test_raw_bytes(twin: Twin, answering: FakeClawRouter, png: bytes, wrap: Any) -> None:
+async def test_raw_bytes(twin: Twin, answering: Server, png: bytes, wrap: Any) -> None:
     """bytes, bytearray and memoryview inputs are sent as data URIs."""
     await twin.edit("make it blue", wrap(png))
     assert decode(answering.body()["image"]) == ("image/png", png)
 
 
-async def test_binary_file_object(twin: Twin, answering: FakeClawRouter, png: bytes) -> None:
+async def test_binary_file_object(twin: Twin, answering: Server, png: bytes) -> None:
     """A binary file object is read and sent as a data URI."""
     await twin.edit("make it blue", io.BytesIO(png))
     assert decode(answering.body()["image"]) == ("image/png", png)
 
 
-async def test_open_file(twin: Twin, answering: FakeClawRouter, tmp_path: Path, png: bytes) -> None:
+async def test_open_file(twin: Twin, answering: Server, tmp_path: Path, png: bytes) -> None:
     """A file opened with 'rb' is read and sent as a data URI."""
     path = tmp_path / "cat.png"
     path.write_bytes(png)
@@ -119,9 +117,7 @@ async def test_open_file(twin: Twin, answering: FakeClawRouter, tmp_path: Path, 
     assert decode(answering.body()["image"]) == ("image/png", png)
 
 
-async def test_data_uri_is_checked_and_sent(
-    twin: Twin, answering: FakeClawRouter, png: bytes
-) -> None:
+async def test_data_uri_is_checked_and_sent(twin: Twin, answering: Server, png: bytes) -> None:
     """A data URI of an image is decoded, checked and sent with its real type."""
     await twin.edit("make it blue", data_uri("image/png", png))
     assert decode(answering.body()["image"]) == ("image/png", png)
@@ -132,7 +128,7 @@ async def test_data_uri_is_checked_and_sent(
     [(JPEG, "image/jpeg"), (GIF, "image/gif"), (WEBP, "image/webp")],
 )
 async def test_type_comes_from_the_bytes(
-    twin: Twin, answering: FakeClawRouter, tmp_path: Path, data: bytes, mime: str
+    twin: Twin, answering: Server, tmp_path: Path, data: bytes, mime: str
 ) -> None:
     """The data URI's type is sniffed from the bytes, whatever the file's extension says."""
     path = tmp_path / "misnamed.png"
@@ -141,9 +137,7 @@ async def test_type_comes_from_the_bytes(
     assert decode(answering.body()["image"]) == (mime, data)
 
 
-async def test_http_url_is_fetched_by_the_client(
-    twin: Twin, answering: FakeClawRouter, png: bytes
-) -> None:
+async def test_http_url_is_fetched_by_the_client(twin: Twin, answering: Server, png: bytes) -> None:
     """An http(s) URL is downloaded by the client and sent as a data URI."""
     url = "https://images.example.test/cat.png"
     answering.on("GET", url, answering.content(png, headers={"content-type": "text/plain"}))
@@ -153,7 +147,7 @@ async def test_http_url_is_fetched_by_the_client(
 
 
 async def test_earlier_result_url_is_fetched_from_base_url(
-    make_twin: MakeTwin, server: FakeClawRouter, png: bytes
+    make_twin: MakeTwin, server: Server, png: bytes
 ) -> None:
     """An earlier result's localhost /images/ URL is fetched through the client's base URL."""
     server.on("GET", "/images/1795503044964-xm1yzv09.png", server.content(png))
@@ -167,7 +161,7 @@ async def test_earlier_result_url_is_fetched_from_base_url(
 
 
 async def test_list_of_mixed_inputs(
-    twin: Twin, answering: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, answering: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A list of a path, bytes, a data URI and a URL is sent as a list of data URIs, in order."""
     path = tmp_path / "a.jpg"
@@ -184,9 +178,7 @@ async def test_list_of_mixed_inputs(
     ]
 
 
-async def test_single_item_list_stays_a_list(
-    twin: Twin, answering: FakeClawRouter, png: bytes
-) -> None:
+async def test_single_item_list_stays_a_list(twin: Twin, answering: Server, png: bytes) -> None:
     """A one-item list is sent as a one-item list; a single input as a string."""
     await twin.edit("make it blue", (png,))
     assert isinstance(answering.body()["image"], list)
@@ -195,7 +187,7 @@ async def test_single_item_list_stays_a_list(
 
 
 async def test_mask_is_sent_as_data_uri(
-    twin: Twin, answering: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, answering: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A mask path is read and sent as a data URI in the mask field."""
     mask = tmp_path / "mask.gif"
@@ -275,7 +267,7 @@ async def test_symlink_loop(twin: Twin, tmp_path: Path) -> None:
 
 
 async def test_symlink_to_image_is_followed(
-    twin: Twin, answering: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, answering: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A symlink to a real image is read like the image (the programmatic client trusts its caller)."""
     (tmp_path / "real.png").write_bytes(png)
@@ -374,7 +366,7 @@ async def test_data_uri_with_invalid_base64(twin: Twin) -> None:
     await _refused(twin, "data:image/png;base64,@@not-base64@@", "invalid base64")
 
 
-async def test_url_answering_404(twin: Twin, server: FakeClawRouter) -> None:
+async def test_url_answering_404(twin: Twin, server: Server) -> None:
     """An input URL that answers 404 is refused before the edit is sent."""
     url = "https://images.example.test/gone.png"
     server.on("GET", url, server.json({"error": "Not found"}, 404))
@@ -382,14 +374,14 @@ async def test_url_answering_404(twin: Twin, server: FakeClawRouter) -> None:
     assert "404" in str(err)
 
 
-async def test_url_answering_html(twin: Twin, server: FakeClawRouter) -> None:
+async def test_url_answering_html(twin: Twin, server: Server) -> None:
     """An input URL that answers a web page instead of an image is refused."""
     url = "https://images.example.test/page"
     server.on("GET", url, server.text("<html>hello</html>", headers={"content-type": "image/png"}))
     await _refused(twin, url, "not a PNG")
 
 
-async def test_url_host_down(twin: Twin, server: FakeClawRouter) -> None:
+async def test_url_host_down(twin: Twin, server: Server) -> None:
     """An unreachable input URL is an input error naming the URL, not 'ClawRouter is not running'."""
     url = "https://images.example.test/cat.png"
     server.on("GET", url, httpx.ConnectError("[Errno 111] Connection refused"))
@@ -398,7 +390,7 @@ async def test_url_host_down(twin: Twin, server: FakeClawRouter) -> None:
     assert "not running" not in str(err)
 
 
-async def test_result_url_with_clawrouter_down(make_twin: MakeTwin, server: FakeClawRouter) -> None:
+async def test_result_url_with_clawrouter_down(make_twin: MakeTwin, server: Server) -> None:
     """A localhost /images/ input with ClawRouter down says ClawRouter is not running."""
     server.on("GET", "/images/x.png", httpx.ConnectError("refused"))
     api = make_twin(server)
@@ -431,9 +423,7 @@ class _RecordingReader(io.BytesIO):
         return super().read(size)
 
 
-async def test_file_object_is_read_with_a_bound(
-    twin: Twin, answering: FakeClawRouter, png: bytes
-) -> None:
+async def test_file_object_is_read_with_a_bound(twin: Twin, answering: Server, png: bytes) -> None:
     """A file object is read with a size bound just over the cap, never to its end unbounded."""
     reader = _RecordingReader(png)
     await twin.edit("make it blue", reader)
@@ -486,7 +476,7 @@ def _big_png(size: int) -> bytes:
 
 
 async def test_large_edit_body_is_streamed(
-    make_twin: MakeTwin, server: FakeClawRouter, tmp_path: Path
+    make_twin: MakeTwin, server: Server, tmp_path: Path
 ) -> None:
     """A 20 MB input goes out in chunks, with an exact Content-Length and a valid JSON body."""
     image = _big_png(20 * 1024 * 1024 + 7)
@@ -510,7 +500,7 @@ async def test_large_edit_body_is_streamed(
 
 
 async def test_list_and_mask_body_is_valid_json(
-    make_twin: MakeTwin, server: FakeClawRouter, png: bytes
+    make_twin: MakeTwin, server: Server, png: bytes
 ) -> None:
     """A streamed body with an image list and a mask parses as JSON with every field in place."""
     recorder = _StreamRecorder()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from clawrouter_images import MODELS, ImageModel, InvalidRequestError, estimate_cost
 
 if TYPE_CHECKING:
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -38,7 +38,7 @@ with_fixture = settings(
     height=st.integers(min_value=10, max_value=99_999),
 )
 async def test_unlisted_size_is_refused(
-    twin: Twin, server: FakeClawRouter, model: ImageModel, width: int, height: int
+    twin: Twin, server: Server, model: ImageModel, width: int, height: int
 ) -> None:
     """Any WxH a fixed-size model does not list is refused, and nothing is sent."""
     assume(f"{width}x{height}" not in model.sizes)
@@ -49,9 +49,7 @@ async def test_unlisted_size_is_refused(
 
 @with_fixture
 @given(size=st.text(alphabet=st.characters(exclude_categories=["Nd"]), max_size=30))
-async def test_size_without_digits_is_refused(
-    twin: Twin, server: FakeClawRouter, size: str
-) -> None:
+async def test_size_without_digits_is_refused(twin: Twin, server: Server, size: str) -> None:
     """Any size string with no digits at all is refused, and nothing is sent."""
     with pytest.raises(InvalidRequestError, match="size"):
         await twin.generate("a red fox", size=size)
@@ -65,7 +63,7 @@ async def test_size_without_digits_is_refused(
     side_first=st.booleans(),
 )
 async def test_free_size_outside_bounds_is_refused(
-    twin: Twin, server: FakeClawRouter, side: int, other: int, side_first: bool
+    twin: Twin, server: Server, side: int, other: int, side_first: bool
 ) -> None:
     """nano-banana-pro refuses any WxH with a side under 256 or over 4096; nothing is sent."""
     size = f"{side}x{other}" if side_first else f"{other}x{side}"
@@ -80,7 +78,7 @@ async def test_free_size_outside_bounds_is_refused(
     n=st.one_of(st.integers(max_value=0), st.integers(min_value=5)),
 )
 async def test_n_out_of_range_is_refused(
-    twin: Twin, server: FakeClawRouter, model: ImageModel, n: int
+    twin: Twin, server: Server, model: ImageModel, n: int
 ) -> None:
     """Any n outside 1..max_n is refused for every model, and nothing is sent."""
     with pytest.raises(InvalidRequestError, match="n must be"):
@@ -90,7 +88,7 @@ async def test_n_out_of_range_is_refused(
 
 @with_fixture
 @given(n=st.one_of(st.floats(), st.text(max_size=3), st.booleans(), st.none()))
-async def test_n_of_wrong_type_is_refused(twin: Twin, server: FakeClawRouter, n: object) -> None:
+async def test_n_of_wrong_type_is_refused(twin: Twin, server: Server, n: object) -> None:
     """Any n that is not an int (floats, strings, booleans, None) is refused; nothing is sent."""
     with pytest.raises(InvalidRequestError, match="n must be"):
         await twin.generate("a red fox", n=n)
@@ -99,9 +97,7 @@ async def test_n_of_wrong_type_is_refused(twin: Twin, server: FakeClawRouter, n:
 
 @with_fixture
 @given(name=st.text(min_size=1, max_size=40))
-async def test_unknown_model_string_is_refused(
-    twin: Twin, server: FakeClawRouter, name: str
-) -> None:
+async def test_unknown_model_string_is_refused(twin: Twin, server: Server, name: str) -> None:
     """Any non-empty string that names no model (case-insensitively) is refused; nothing is sent."""
     assume(name.strip().lower() not in KNOWN_NAMES)
     with pytest.raises(InvalidRequestError, match="unknown model"):
@@ -111,7 +107,7 @@ async def test_unknown_model_string_is_refused(
 
 @with_fixture
 @given(prompt=st.text(alphabet=st.sampled_from(WHITESPACE), max_size=20))
-async def test_blank_prompt_is_refused(twin: Twin, server: FakeClawRouter, prompt: str) -> None:
+async def test_blank_prompt_is_refused(twin: Twin, server: Server, prompt: str) -> None:
     """Any empty or whitespace-only prompt is refused, and nothing is sent."""
     with pytest.raises(InvalidRequestError, match="prompt"):
         await twin.generate(prompt)
@@ -121,7 +117,7 @@ async def test_blank_prompt_is_refused(twin: Twin, server: FakeClawRouter, promp
 @with_fixture
 @given(data=st.data())
 async def test_valid_request_is_sent_as_asked(
-    twin: Twin, server: FakeClawRouter, data: st.DataObject
+    twin: Twin, server: Server, data: st.DataObject
 ) -> None:
     """Any available model with a listed size and n in 1..max_n is sent exactly as asked."""
     model = data.draw(st.sampled_from(AVAILABLE))

@@ -16,7 +16,7 @@ from clawrouter_images import (
 
 if TYPE_CHECKING:
     from tests.conftest import LoadTranscript
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -43,7 +43,7 @@ SUCCESSES = [
 
 @pytest.mark.parametrize("name", SUCCESSES)
 async def test_recorded_success_is_parsed(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript, png: bytes, name: str
+    twin: Twin, server: Server, transcript: LoadTranscript, png: bytes, name: str
 ) -> None:
     """Each recorded 200 becomes an ImageResponse with its images, extras and what was asked."""
     record = transcript(name)
@@ -71,7 +71,7 @@ async def test_recorded_success_is_parsed(
 
 
 async def test_extra_server_fields_are_kept(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """Fields the client does not model (id, status of a slow job) stay on the response."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-gpt-image-2-slow-completed")))
@@ -81,7 +81,7 @@ async def test_extra_server_fields_are_kept(
     assert extras["status"] == "completed"
 
 
-async def test_extra_item_fields_are_kept(twin: Twin, server: FakeClawRouter) -> None:
+async def test_extra_item_fields_are_kept(twin: Twin, server: Server) -> None:
     """Unknown fields of a result item (e.g. source_url) are kept on the ImageData."""
     item = {"url": "https://cdn.example.test/a.png", "source_url": "https://up.example.test/a.png"}
     server.on("POST", GENERATIONS, server.json({"created": 1, "data": [item]}))
@@ -89,7 +89,7 @@ async def test_extra_item_fields_are_kept(twin: Twin, server: FakeClawRouter) ->
     assert (response.data[0].model_extra or {})["source_url"] == "https://up.example.test/a.png"
 
 
-async def test_urls_lists_only_urls(twin: Twin, server: FakeClawRouter, png: bytes) -> None:
+async def test_urls_lists_only_urls(twin: Twin, server: Server, png: bytes) -> None:
     """ImageResponse.urls lists the URL results and skips b64_json ones."""
     data = [
         {"url": "http://localhost:8402/images/a.png"},
@@ -103,7 +103,7 @@ async def test_urls_lists_only_urls(twin: Twin, server: FakeClawRouter, png: byt
 # -- health --------------------------------------------------------------------------------------
 
 
-async def test_health(twin: Twin, server: FakeClawRouter, transcript: LoadTranscript) -> None:
+async def test_health(twin: Twin, server: Server, transcript: LoadTranscript) -> None:
     """health() parses the recorded /health body: status, wallet and payment chain."""
     record = transcript("health")
     server.on("GET", "/health", server.replay(record))
@@ -115,7 +115,7 @@ async def test_health(twin: Twin, server: FakeClawRouter, transcript: LoadTransc
     assert str(server.sent("GET")[0].url) == "http://127.0.0.1:8402/health"
 
 
-async def test_health_full(twin: Twin, server: FakeClawRouter, transcript: LoadTranscript) -> None:
+async def test_health_full(twin: Twin, server: Server, transcript: LoadTranscript) -> None:
     """health(full=True) asks /health?full=true and keeps the balance error it reports."""
     server.on("GET", "/health?full=true", server.replay(transcript("health-full")))
     health = await twin.health(full=True)
@@ -124,7 +124,7 @@ async def test_health_full(twin: Twin, server: FakeClawRouter, transcript: LoadT
     assert str(server.sent("GET")[0].url) == "http://127.0.0.1:8402/health?full=true"
 
 
-async def test_health_full_with_balance(twin: Twin, server: FakeClawRouter) -> None:
+async def test_health_full_with_balance(twin: Twin, server: Server) -> None:
     """health(full=True) exposes balance, isLow and isEmpty under Python names."""
     body = {
         "status": "ok",
@@ -142,20 +142,20 @@ async def test_health_full_with_balance(twin: Twin, server: FakeClawRouter) -> N
     assert (health.model_extra or {})["solana"] == "So1anaAddr"
 
 
-async def test_health_not_ok(twin: Twin, server: FakeClawRouter) -> None:
+async def test_health_not_ok(twin: Twin, server: Server) -> None:
     """health().ok is False when ClawRouter reports another status."""
     server.on("GET", "/health", server.json({"status": "degraded"}))
     assert not (await twin.health()).ok
 
 
-async def test_health_of_something_else(twin: Twin, server: FakeClawRouter) -> None:
+async def test_health_of_something_else(twin: Twin, server: Server) -> None:
     """A /health answer that is not ClawRouter's asks whether the base URL is right."""
     server.on("GET", "/health", server.text("<html>router admin</html>"))
     with pytest.raises(ResponseValidationError, match="is the base URL right"):
         await twin.health()
 
 
-async def test_health_404(twin: Twin, server: FakeClawRouter, transcript: LoadTranscript) -> None:
+async def test_health_404(twin: Twin, server: Server, transcript: LoadTranscript) -> None:
     """A 404 on /health (not ClawRouter) raises NotFoundError pointing at the base URL."""
     server.on("GET", "/health", server.replay(transcript("wrong-unknown-root")))
     with pytest.raises(NotFoundError, match="check the base URL"):

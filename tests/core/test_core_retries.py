@@ -25,7 +25,7 @@ from clawrouter_images import (
 
 if TYPE_CHECKING:
     from tests.conftest import LoadTranscript
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -39,7 +39,7 @@ def _backoff_bounds(attempt: int) -> tuple[float, float]:
     return base * 0.75, base * 1.25
 
 
-async def test_503_with_retry_after_is_retried(twin: Twin, server: FakeClawRouter) -> None:
+async def test_503_with_retry_after_is_retried(twin: Twin, server: Server) -> None:
     """A 503 with Retry-After: 2 is sent again after exactly 2 s, and the retry's answer wins."""
     server.on(
         "POST",
@@ -55,7 +55,7 @@ async def test_503_with_retry_after_is_retried(twin: Twin, server: FakeClawRoute
     assert posts[0].content == posts[1].content
 
 
-async def test_429_without_retry_after_backs_off(twin: Twin, server: FakeClawRouter) -> None:
+async def test_429_without_retry_after_backs_off(twin: Twin, server: Server) -> None:
     """A 429 without Retry-After (ClawRouter drops the upstream's) is retried after a back-off."""
     server.on(
         "POST",
@@ -71,7 +71,7 @@ async def test_429_without_retry_after_backs_off(twin: Twin, server: FakeClawRou
 
 
 async def test_429_retries_are_bounded(
-    make_twin: MakeTwin, server: FakeClawRouter, transcript: LoadTranscript
+    make_twin: MakeTwin, server: Server, transcript: LoadTranscript
 ) -> None:
     """The recorded 429 is retried max_retries times with growing back-off, then raised."""
     server.on("POST", GENERATIONS, server.replay(transcript("gen-upstream-429-retry-after")))
@@ -86,7 +86,7 @@ async def test_429_retries_are_bounded(
     assert api.spent_usd == 0
 
 
-async def test_backoff_is_capped(make_twin: MakeTwin, server: FakeClawRouter) -> None:
+async def test_backoff_is_capped(make_twin: MakeTwin, server: Server) -> None:
     """Back-off never waits more than 8 s (plus jitter), however many retries are allowed."""
     server.on("POST", GENERATIONS, server.json({"error": "busy"}, 503))
     api = make_twin(server, max_retries=8)
@@ -97,7 +97,7 @@ async def test_backoff_is_capped(make_twin: MakeTwin, server: FakeClawRouter) ->
     assert api.sleeps[-1] >= 8.0 * 0.75
 
 
-async def test_retry_after_over_limit_gives_up(twin: Twin, server: FakeClawRouter) -> None:
+async def test_retry_after_over_limit_gives_up(twin: Twin, server: Server) -> None:
     """A Retry-After of an hour is not waited for: the 503 is raised at once."""
     server.on("POST", GENERATIONS, server.json({"error": "busy"}, 503, {"retry-after": "3600"}))
     with pytest.raises(ServiceUnavailableError):
@@ -106,7 +106,7 @@ async def test_retry_after_over_limit_gives_up(twin: Twin, server: FakeClawRoute
     assert len(server.sent()) == 1
 
 
-async def test_retry_after_http_date(twin: Twin, server: FakeClawRouter) -> None:
+async def test_retry_after_http_date(twin: Twin, server: Server) -> None:
     """A Retry-After given as an HTTP date is waited until that date."""
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     server.on(
@@ -120,7 +120,7 @@ async def test_retry_after_http_date(twin: Twin, server: FakeClawRouter) -> None
     assert 20 <= twin.sleeps[0] <= 31
 
 
-async def test_retry_after_in_the_past_retries_now(twin: Twin, server: FakeClawRouter) -> None:
+async def test_retry_after_in_the_past_retries_now(twin: Twin, server: Server) -> None:
     """A Retry-After date already past means retry with no wait."""
     when = email.utils.formatdate(time.time() - 600, usegmt=True)
     server.on(
@@ -134,9 +134,7 @@ async def test_retry_after_in_the_past_retries_now(twin: Twin, server: FakeClawR
 
 
 @pytest.mark.parametrize("value", ["soon", "", "Tue, 99 Foo 2026"])
-async def test_unreadable_retry_after_backs_off(
-    twin: Twin, server: FakeClawRouter, value: str
-) -> None:
+async def test_unreadable_retry_after_backs_off(twin: Twin, server: Server, value: str) -> None:
     """A Retry-After that is neither seconds nor a date falls back to the usual back-off."""
     server.on(
         "POST",
@@ -156,7 +154,7 @@ async def test_unreadable_retry_after_backs_off(
     [(500, InternalServerError), (502, UpstreamError), (504, GenerationTimeoutError)],
 )
 async def test_possibly_paid_statuses_are_never_resent(
-    twin: Twin, server: FakeClawRouter, status: int, error: type[Exception]
+    twin: Twin, server: Server, status: int, error: type[Exception]
 ) -> None:
     """500, 502 and 504 may follow a paid request: raised at once, never sent again."""
     server.on(
@@ -184,7 +182,7 @@ async def test_possibly_paid_statuses_are_never_resent(
     ],
 )
 async def test_failures_after_sending_are_never_resent(
-    twin: Twin, server: FakeClawRouter, failure: Exception, error: type[Exception]
+    twin: Twin, server: Server, failure: Exception, error: type[Exception]
 ) -> None:
     """A timeout or a connection lost after sending is raised at once as possibly paid, never re-sent."""
     server.on("POST", GENERATIONS, failure, server.images(RESULT))
@@ -199,7 +197,7 @@ async def test_failures_after_sending_are_never_resent(
     "failure", [httpx.ConnectError("[Errno 111] Connection refused"), httpx.ConnectTimeout("slow")]
 )
 async def test_connection_refused_is_retried(
-    twin: Twin, server: FakeClawRouter, failure: Exception
+    twin: Twin, server: Server, failure: Exception
 ) -> None:
     """A request that never reached ClawRouter is retried with back-off and then succeeds."""
     server.on("POST", GENERATIONS, failure, server.images(RESULT))
@@ -211,7 +209,7 @@ async def test_connection_refused_is_retried(
     assert low <= twin.sleeps[0] <= high
 
 
-async def test_connection_refused_retries_then_gives_up(twin: Twin, server: FakeClawRouter) -> None:
+async def test_connection_refused_retries_then_gives_up(twin: Twin, server: Server) -> None:
     """Connection refused on every try ends, after max_retries (2) retries, as not running."""
     server.on("POST", GENERATIONS, httpx.ConnectError("[Errno 111] Connection refused"))
     with pytest.raises(
@@ -226,9 +224,7 @@ async def test_connection_refused_retries_then_gives_up(twin: Twin, server: Fake
     assert twin.spent_usd == 0
 
 
-async def test_max_retries_zero_disables_retries(
-    make_twin: MakeTwin, server: FakeClawRouter
-) -> None:
+async def test_max_retries_zero_disables_retries(make_twin: MakeTwin, server: Server) -> None:
     """With max_retries=0 a 503 and a refused connection are raised at once."""
     server.on("POST", GENERATIONS, server.json({"error": "busy"}, 503, {"retry-after": "1"}))
     api = make_twin(server, max_retries=0)
@@ -238,9 +234,7 @@ async def test_max_retries_zero_disables_retries(
     assert api.sleeps == []
 
 
-async def test_streamed_edit_body_is_resent_whole(
-    twin: Twin, server: FakeClawRouter, png: bytes
-) -> None:
+async def test_streamed_edit_body_is_resent_whole(twin: Twin, server: Server, png: bytes) -> None:
     """A retried edit sends the same complete streamed body again."""
     server.on(
         "POST",
@@ -255,7 +249,7 @@ async def test_streamed_edit_body_is_resent_whole(
     assert twin.sleeps == [0.0]
 
 
-async def test_health_retries_a_broken_read(twin: Twin, server: FakeClawRouter) -> None:
+async def test_health_retries_a_broken_read(twin: Twin, server: Server) -> None:
     """health() is a GET with nothing to pay, so even a broken read is retried."""
     server.on(
         "GET",
@@ -269,7 +263,7 @@ async def test_health_retries_a_broken_read(twin: Twin, server: FakeClawRouter) 
     assert len(twin.sleeps) == 1
 
 
-async def test_health_gives_up_after_max_retries(twin: Twin, server: FakeClawRouter) -> None:
+async def test_health_gives_up_after_max_retries(twin: Twin, server: Server) -> None:
     """health() with ClawRouter down ends in the not-running error after its retries."""
     server.on("GET", "/health", httpx.ConnectError("refused"))
     with pytest.raises(APIConnectionError, match="not running"):

@@ -22,7 +22,7 @@ from clawrouter_images import (
 
 if TYPE_CHECKING:
     from tests.conftest import LoadTranscript
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -36,7 +36,7 @@ def files_in(directory: Path) -> list[str]:
 
 
 async def _generated(
-    api: Twin, server: FakeClawRouter, prompt: str, *data: dict[str, str]
+    api: Twin, server: Server, prompt: str, *data: dict[str, str]
 ) -> ImageResponse:
     server.on("POST", GENERATIONS, server.json({"created": 1, "data": list(data)}))
     return await api.generate(prompt, n=len(data))
@@ -46,7 +46,7 @@ async def _generated(
 
 
 async def test_save_localised_url(
-    make_twin: MakeTwin, server: FakeClawRouter, tmp_path: Path, png: bytes
+    make_twin: MakeTwin, server: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A localised http://localhost:<port>/images/ URL is fetched through the base URL and saved."""
     server.on("GET", "/images/1795503044964-xm1yzv09.png", server.content(png))
@@ -60,9 +60,7 @@ async def test_save_localised_url(
     assert paths[0].read_bytes() == png
 
 
-async def test_save_remote_url(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
-) -> None:
+async def test_save_remote_url(twin: Twin, server: Server, tmp_path: Path, png: bytes) -> None:
     """A remote URL ClawRouter could not localise is downloaded from where it is."""
     url = "https://cdn.example.test/files/gen1.png"
     server.on("GET", url, server.content(png))
@@ -72,9 +70,7 @@ async def test_save_remote_url(
     assert paths[0].read_bytes() == png
 
 
-async def test_save_data_uri(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
-) -> None:
+async def test_save_data_uri(twin: Twin, server: Server, tmp_path: Path, png: bytes) -> None:
     """A data URI result is decoded and saved without any download."""
     uri = "data:image/png;base64," + base64.b64encode(png).decode()
     response = await _generated(twin, server, "a red fox", {"url": uri})
@@ -84,7 +80,7 @@ async def test_save_data_uri(
 
 
 async def test_save_b64_json(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, transcript: LoadTranscript
+    twin: Twin, server: Server, tmp_path: Path, transcript: LoadTranscript
 ) -> None:
     """The recorded b64_json answer is decoded and saved as the PNG it holds."""
     record = transcript("gen-b64-json-passthrough")
@@ -97,9 +93,7 @@ async def test_save_b64_json(
     assert server.sent("GET") == []
 
 
-async def test_save_several_images(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
-) -> None:
+async def test_save_several_images(twin: Twin, server: Server, tmp_path: Path, png: bytes) -> None:
     """Several results are saved under numbered names, returned and kept for the preview."""
     server.on("GET", "/images/a.png", server.content(png))
     server.on("GET", "/images/b.jpg", server.content(JPEG))
@@ -118,9 +112,7 @@ async def test_save_several_images(
     assert paths[1].read_bytes() == JPEG
 
 
-async def test_extension_comes_from_the_bytes(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path
-) -> None:
+async def test_extension_comes_from_the_bytes(twin: Twin, server: Server, tmp_path: Path) -> None:
     """A JPEG served under a .png name is saved as .jpg."""
     server.on("GET", "/images/x.png", server.content(JPEG, headers={"content-type": "image/png"}))
     response = await _generated(
@@ -131,7 +123,7 @@ async def test_extension_comes_from_the_bytes(
 
 
 async def test_save_creates_the_directory(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """save() creates a missing directory, ~ included."""
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -142,7 +134,7 @@ async def test_save_creates_the_directory(
 
 
 async def test_save_into_a_file_is_refused(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, server: Server, tmp_path: Path, png: bytes
 ) -> None:
     """save() refuses a directory path that is an existing file."""
     target = tmp_path / "taken"
@@ -159,7 +151,7 @@ async def test_save_into_a_file_is_refused(
 
 
 async def test_second_save_never_overwrites(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, server: Server, tmp_path: Path, png: bytes
 ) -> None:
     """Saving the same response twice gives new names and leaves the first files intact."""
     server.on("GET", "/images/a.png", server.content(png), server.content(JPEG))
@@ -175,7 +167,7 @@ async def test_second_save_never_overwrites(
 
 
 async def test_existing_file_is_not_replaced(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, server: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A file already holding the natural name is left alone; the image gets a free name."""
     (tmp_path / "a-red-fox.png").write_bytes(b"precious")
@@ -196,7 +188,7 @@ async def test_existing_file_is_not_replaced(
     ],
 )
 async def test_server_chosen_name_stays_inside(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes, url: str
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, url: str
 ) -> None:
     """A URL or prompt holding ../../x.png never puts a file outside the target directory."""
     target = tmp_path / "deep" / "out"
@@ -224,7 +216,7 @@ async def test_server_chosen_name_stays_inside(
     ],
 )
 async def test_result_names_clawrouter_never_writes_are_not_fetched(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes, url: str
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, url: str
 ) -> None:
     """A loopback result URL that is not /images/<name> as ClawRouter writes it is refused, unsent."""
     server.on("GET", str(httpx.URL(url)), server.content(png))
@@ -236,7 +228,7 @@ async def test_result_names_clawrouter_never_writes_are_not_fetched(
 
 
 async def test_interrupted_download_leaves_no_file(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes
+    twin: Twin, server: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A download cut off midway raises a ClawRouterError and leaves no file, partial or not."""
     server.on("GET", "/images/a.png", server.broken(png[:20]))
@@ -252,9 +244,7 @@ async def test_interrupted_download_leaves_no_file(
     assert response._saved == []
 
 
-async def test_non_image_result_is_not_saved(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path
-) -> None:
+async def test_non_image_result_is_not_saved(twin: Twin, server: Server, tmp_path: Path) -> None:
     """A result URL answering a web page is refused and leaves no file."""
     server.on("GET", "/images/a.png", server.text("<html>login</html>"))
     response = await _generated(
@@ -266,9 +256,7 @@ async def test_non_image_result_is_not_saved(
     assert files_in(tmp_path) == []
 
 
-async def test_expired_result_is_not_saved(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path
-) -> None:
+async def test_expired_result_is_not_saved(twin: Twin, server: Server, tmp_path: Path) -> None:
     """A result URL answering 404 (the recorded miss) is refused and leaves no file."""
     server.on("GET", "/images/a.png", server.json({"error": "Image not found"}, 404))
     response = await _generated(
@@ -280,9 +268,7 @@ async def test_expired_result_is_not_saved(
     assert files_in(tmp_path) == []
 
 
-async def test_invalid_b64_json_is_not_saved(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path
-) -> None:
+async def test_invalid_b64_json_is_not_saved(twin: Twin, server: Server, tmp_path: Path) -> None:
     """A b64_json that is not valid base64 is refused and leaves no file."""
     response = await _generated(twin, server, "a red fox", {"b64_json": "@@@not base64@@@"})
     with pytest.raises(SaveError, match="invalid base64") as info:
@@ -292,7 +278,7 @@ async def test_invalid_b64_json_is_not_saved(
 
 
 async def test_oversized_download_is_not_saved(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A result larger than the download cap is refused mid-stream and leaves no file."""
     import clawrouter_images._files as files
@@ -309,7 +295,7 @@ async def test_oversized_download_is_not_saved(
 
 
 async def test_dead_url_kept_by_clawrouter(
-    twin: Twin, server: FakeClawRouter, tmp_path: Path, transcript: LoadTranscript, png: bytes
+    twin: Twin, server: Server, tmp_path: Path, transcript: LoadTranscript, png: bytes
 ) -> None:
     """The recorded dead upstream URLs fail to save with a clear error and leave nothing."""
     record = transcript("gen-dead-url-kept")
@@ -332,9 +318,7 @@ async def test_dead_url_kept_by_clawrouter(
 # -- download() ----------------------------------------------------------------------------------
 
 
-async def test_download_localised_url(
-    make_twin: MakeTwin, server: FakeClawRouter, png: bytes
-) -> None:
+async def test_download_localised_url(make_twin: MakeTwin, server: Server, png: bytes) -> None:
     """download() fetches a localised URL through the base URL."""
     server.on("GET", "/images/1795503044964-xm1yzv09.png", server.content(png))
     api = make_twin(server, base_url="http://127.0.0.1:18402")
@@ -342,14 +326,14 @@ async def test_download_localised_url(
     assert server.sent("GET")[0].url.port == 18402
 
 
-async def test_download_url_string(twin: Twin, server: FakeClawRouter, png: bytes) -> None:
+async def test_download_url_string(twin: Twin, server: Server, png: bytes) -> None:
     """download() takes a plain URL string too."""
     url = "https://cdn.example.test/files/gen1.png"
     server.on("GET", url, server.content(png))
     assert await twin.download(url) == png
 
 
-async def test_download_b64_json(twin: Twin, server: FakeClawRouter, png: bytes) -> None:
+async def test_download_b64_json(twin: Twin, server: Server, png: bytes) -> None:
     """download() decodes b64_json without any request."""
     data = ImageData(b64_json=base64.b64encode(png).decode())
     assert await twin.download(data) == png
@@ -357,9 +341,7 @@ async def test_download_b64_json(twin: Twin, server: FakeClawRouter, png: bytes)
 
 
 @pytest.mark.parametrize("wrap", [str, lambda uri: ImageData(url=uri)])
-async def test_download_data_uri(
-    twin: Twin, server: FakeClawRouter, png: bytes, wrap: object
-) -> None:
+async def test_download_data_uri(twin: Twin, server: Server, png: bytes, wrap: object) -> None:
     """download() decodes a data URI (as a string or an ImageData) without any request."""
     uri = "data:image/png;base64," + base64.b64encode(png).decode()
     assert callable(wrap)
@@ -368,7 +350,7 @@ async def test_download_data_uri(
 
 
 async def test_download_missing_image(
-    twin: Twin, server: FakeClawRouter, transcript: LoadTranscript
+    twin: Twin, server: Server, transcript: LoadTranscript
 ) -> None:
     """download() of an image ClawRouter no longer has (the recorded 404) says so."""
     server.on(
@@ -381,7 +363,7 @@ async def test_download_missing_image(
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "ftp://x.test/a.png"])
-async def test_download_refuses_other_schemes(twin: Twin, server: FakeClawRouter, url: str) -> None:
+async def test_download_refuses_other_schemes(twin: Twin, server: Server, url: str) -> None:
     """download() refuses anything but http(s) URLs, data URIs and b64_json."""
     with pytest.raises(InvalidRequestError, match="not an http"):
         await twin.download(url)
@@ -394,14 +376,14 @@ async def test_download_of_empty_result(twin: Twin) -> None:
         await twin.download(ImageData(revised_prompt="only text"))
 
 
-async def test_download_interrupted(twin: Twin, server: FakeClawRouter, png: bytes) -> None:
+async def test_download_interrupted(twin: Twin, server: Server, png: bytes) -> None:
     """A download cut off midway raises a ClawRouterError, not an httpx error."""
     server.on("GET", "/images/a.png", server.broken(png[:20]))
     with pytest.raises(ClawRouterError):
         await twin.download("http://localhost:8402/images/a.png")
 
 
-async def test_download_with_clawrouter_down(twin: Twin, server: FakeClawRouter) -> None:
+async def test_download_with_clawrouter_down(twin: Twin, server: Server) -> None:
     """download() of a localised URL with ClawRouter down says it is not running."""
     server.on("GET", "/images/a.png", httpx.ConnectError("refused"))
     with pytest.raises(
@@ -411,7 +393,7 @@ async def test_download_with_clawrouter_down(twin: Twin, server: FakeClawRouter)
 
 
 async def test_download_over_cap(
-    twin: Twin, server: FakeClawRouter, png: bytes, monkeypatch: pytest.MonkeyPatch
+    twin: Twin, server: Server, png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """download() stops at the download cap instead of filling memory."""
     import clawrouter_images._constants as constants

@@ -9,7 +9,7 @@ import pytest
 from clawrouter_images import MODELS, InvalidRequestError, estimate_cost, resolve_model
 
 if TYPE_CHECKING:
-    from tests.support.server import FakeClawRouter
+    from tests.support.server import FakeClawRouter as Server
     from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
@@ -22,7 +22,7 @@ ALIASES = [
 
 
 @pytest.fixture
-def answering(server: FakeClawRouter) -> FakeClawRouter:
+def answering(server: Server) -> Server:
     """The server answers every generation and edit with one image."""
     server.on("POST", GENERATIONS, server.images(RESULT))
     server.on("POST", IMAGE2IMAGE, server.images(RESULT))
@@ -45,7 +45,7 @@ def answering(server: FakeClawRouter) -> FakeClawRouter:
     ],
 )
 async def test_alias_is_sent_as_full_id(
-    twin: Twin, answering: FakeClawRouter, alias: str, full_id: str
+    twin: Twin, answering: Server, alias: str, full_id: str
 ) -> None:
     """A short or differently cased model name goes on the wire as the full upstream id."""
     await twin.generate("a red fox", model=alias)
@@ -59,7 +59,7 @@ def test_every_catalogue_alias_resolves(alias: str, full_id: str) -> None:
     assert resolve_model(alias.upper()).id == full_id
 
 
-async def test_default_generate_model(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_default_generate_model(twin: Twin, answering: Server) -> None:
     """generate() without a model asks google/nano-banana for its default 1024x1024."""
     response = await twin.generate("a red fox")
     assert answering.body()["model"] == "google/nano-banana"
@@ -68,13 +68,13 @@ async def test_default_generate_model(twin: Twin, answering: FakeClawRouter) -> 
     assert response.model == "google/nano-banana"
 
 
-async def test_default_edit_model(twin: Twin, answering: FakeClawRouter, png: bytes) -> None:
+async def test_default_edit_model(twin: Twin, answering: Server, png: bytes) -> None:
     """edit() without a model asks openai/gpt-image-1, ClawRouter's own default editor."""
     await twin.edit("make it blue", png)
     assert answering.body()["model"] == "openai/gpt-image-1"
 
 
-async def test_unknown_model_lists_valid_ones(twin: Twin, server: FakeClawRouter) -> None:
+async def test_unknown_model_lists_valid_ones(twin: Twin, server: Server) -> None:
     """An unknown model is refused before sending, listing the models that exist."""
     with pytest.raises(InvalidRequestError, match="unknown model") as info:
         await twin.generate("a red fox", model="midjourney-7")
@@ -83,7 +83,7 @@ async def test_unknown_model_lists_valid_ones(twin: Twin, server: FakeClawRouter
     assert server.requests == []
 
 
-async def test_delisted_model_suggests_replacement(twin: Twin, server: FakeClawRouter) -> None:
+async def test_delisted_model_suggests_replacement(twin: Twin, server: Server) -> None:
     """dall-e-3 is refused locally (delisted upstream) with openai/gpt-image-1 suggested."""
     with pytest.raises(InvalidRequestError, match="delisted") as info:
         await twin.generate("a red fox", model="dall-e-3")
@@ -91,7 +91,7 @@ async def test_delisted_model_suggests_replacement(twin: Twin, server: FakeClawR
     assert server.requests == []
 
 
-async def test_unavailable_model_is_refused(twin: Twin, server: FakeClawRouter) -> None:
+async def test_unavailable_model_is_refused(twin: Twin, server: Server) -> None:
     """flux (no gateway entry) is refused locally with an available model suggested."""
     with pytest.raises(InvalidRequestError, match="not available") as info:
         await twin.generate("a red fox", model="flux")
@@ -100,9 +100,7 @@ async def test_unavailable_model_is_refused(twin: Twin, server: FakeClawRouter) 
 
 
 @pytest.mark.parametrize("model", [42, ["nano-banana"], b"nano-banana"])
-async def test_model_of_wrong_type_is_refused(
-    twin: Twin, server: FakeClawRouter, model: object
-) -> None:
+async def test_model_of_wrong_type_is_refused(twin: Twin, server: Server, model: object) -> None:
     """A model that is not a string is refused before sending."""
     with pytest.raises(InvalidRequestError, match="model"):
         await twin.generate("a red fox", model=model)
@@ -112,7 +110,7 @@ async def test_model_of_wrong_type_is_refused(
 # -- sizes ---------------------------------------------------------------------------------------
 
 
-async def test_size_not_taken_lists_model_sizes(twin: Twin, server: FakeClawRouter) -> None:
+async def test_size_not_taken_lists_model_sizes(twin: Twin, server: Server) -> None:
     """A size the model does not take is refused, naming the sizes it does take."""
     with pytest.raises(InvalidRequestError, match="does not take size 2048x2048") as info:
         await twin.generate("a red fox", model="gpt-image-1", size="2048x2048")
@@ -121,14 +119,14 @@ async def test_size_not_taken_lists_model_sizes(twin: Twin, server: FakeClawRout
 
 
 @pytest.mark.parametrize("size", ["big", "1024", "1024x", "x1024", "1024x1024x2", ""])
-async def test_malformed_size_is_refused(twin: Twin, server: FakeClawRouter, size: str) -> None:
+async def test_malformed_size_is_refused(twin: Twin, server: Server, size: str) -> None:
     """A size that is not WIDTHxHEIGHT is refused before sending."""
     with pytest.raises(InvalidRequestError, match="size"):
         await twin.generate("a red fox", size=size)
     assert server.requests == []
 
 
-async def test_size_of_wrong_type_is_refused(twin: Twin, server: FakeClawRouter) -> None:
+async def test_size_of_wrong_type_is_refused(twin: Twin, server: Server) -> None:
     """A size that is not a string (e.g. a tuple) is refused before sending."""
     with pytest.raises(InvalidRequestError, match="size"):
         await twin.generate("a red fox", size=(1024, 1024))
@@ -136,22 +134,20 @@ async def test_size_of_wrong_type_is_refused(twin: Twin, server: FakeClawRouter)
 
 
 @pytest.mark.parametrize("size", ["1024 × 1024", "1024X1024", " 1024*1024 "])
-async def test_size_spelling_is_normalised(
-    twin: Twin, answering: FakeClawRouter, size: str
-) -> None:
+async def test_size_spelling_is_normalised(twin: Twin, answering: Server, size: str) -> None:
     """A size written with ×, X, * or spaces is sent as WIDTHxHEIGHT."""
     await twin.generate("a red fox", size=size)
     assert answering.body()["size"] == "1024x1024"
 
 
-async def test_free_size_inside_limits_is_accepted(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_free_size_inside_limits_is_accepted(twin: Twin, answering: Server) -> None:
     """nano-banana-pro takes any WxH inside its limits, not only its listed sizes."""
     response = await twin.generate("a red fox", model="banana-pro", size="3000x2000")
     assert answering.body()["size"] == "3000x2000"
     assert response.size == "3000x2000"
 
 
-async def test_free_size_outside_limits_is_refused(twin: Twin, server: FakeClawRouter) -> None:
+async def test_free_size_outside_limits_is_refused(twin: Twin, server: Server) -> None:
     """nano-banana-pro refuses a side above 4096 before sending."""
     with pytest.raises(InvalidRequestError, match="4096"):
         await twin.generate("a red fox", model="banana-pro", size="5000x1000")
@@ -162,14 +158,14 @@ async def test_free_size_outside_limits_is_refused(twin: Twin, server: FakeClawR
 
 
 @pytest.mark.parametrize("n", [0, -1, 5, 2.0, "2", True, None])
-async def test_bad_n_is_refused(twin: Twin, server: FakeClawRouter, n: object) -> None:
+async def test_bad_n_is_refused(twin: Twin, server: Server, n: object) -> None:
     """n must be a whole number from 1 to the model's cap (4 for nano-banana)."""
     with pytest.raises(InvalidRequestError, match="from 1 to 4"):
         await twin.generate("a red fox", n=n)
     assert server.requests == []
 
 
-async def test_n_cap_is_per_model(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_n_cap_is_per_model(twin: Twin, answering: Server) -> None:
     """n=4 is accepted for nano-banana and sent as given."""
     await twin.generate("a red fox", n=4)
     assert answering.body()["n"] == 4
@@ -179,21 +175,21 @@ async def test_n_cap_is_per_model(twin: Twin, answering: FakeClawRouter) -> None
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t", None, 42])
-async def test_empty_prompt_is_refused(twin: Twin, server: FakeClawRouter, prompt: object) -> None:
+async def test_empty_prompt_is_refused(twin: Twin, server: Server, prompt: object) -> None:
     """An empty, blank or non-string prompt is refused before sending."""
     with pytest.raises(InvalidRequestError, match="prompt"):
         await twin.generate(prompt)
     assert server.requests == []
 
 
-async def test_overlong_prompt_is_refused(twin: Twin, server: FakeClawRouter) -> None:
+async def test_overlong_prompt_is_refused(twin: Twin, server: Server) -> None:
     """A prompt over 32,000 characters is refused before sending."""
     with pytest.raises(InvalidRequestError, match="32000"):
         await twin.generate("x" * 32_001)
     assert server.requests == []
 
 
-async def test_prompt_is_sent_verbatim(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_prompt_is_sent_verbatim(twin: Twin, answering: Server) -> None:
     """The prompt (non-ASCII, leading spaces and all) reaches the body unchanged."""
     await twin.generate('  café ☕ «quoted» "x"\n')
     assert answering.body()["prompt"] == '  café ☕ «quoted» "x"\n'
@@ -204,7 +200,7 @@ async def test_prompt_is_sent_verbatim(twin: Twin, answering: FakeClawRouter) ->
 
 @pytest.mark.parametrize("model", ["seedream", "nano-banana-2", "grok-imagine", "cogview"])
 async def test_model_that_cannot_edit_is_refused(
-    twin: Twin, server: FakeClawRouter, png: bytes, model: str
+    twin: Twin, server: Server, png: bytes, model: str
 ) -> None:
     """Editing with a model that cannot edit is refused, listing the editing models."""
     with pytest.raises(InvalidRequestError, match="cannot edit") as info:
@@ -213,25 +209,21 @@ async def test_model_that_cannot_edit_is_refused(
     assert server.requests == []
 
 
-async def test_too_many_images_for_model(twin: Twin, server: FakeClawRouter, png: bytes) -> None:
+async def test_too_many_images_for_model(twin: Twin, server: Server, png: bytes) -> None:
     """nano-banana takes at most 3 input images; 4 are refused before sending."""
     with pytest.raises(InvalidRequestError, match="at most 3"):
         await twin.edit("combine", [png] * 4, model="nano-banana")
     assert server.requests == []
 
 
-async def test_more_than_four_images_refused(
-    twin: Twin, server: FakeClawRouter, png: bytes
-) -> None:
+async def test_more_than_four_images_refused(twin: Twin, server: Server, png: bytes) -> None:
     """Five input images are refused before sending, even for a 4-image model."""
     with pytest.raises(InvalidRequestError, match="at most 4"):
         await twin.edit("combine", [png] * 5, model="gpt-image-1")
     assert server.requests == []
 
 
-async def test_mask_with_several_images_refused(
-    twin: Twin, server: FakeClawRouter, png: bytes
-) -> None:
+async def test_mask_with_several_images_refused(twin: Twin, server: Server, png: bytes) -> None:
     """A mask cannot be combined with several input images."""
     with pytest.raises(InvalidRequestError, match="single image"):
         await twin.edit("combine", [png, png], mask=png, model="gpt-image-1")
@@ -239,7 +231,7 @@ async def test_mask_with_several_images_refused(
 
 
 async def test_mask_with_model_without_masks_refused(
-    twin: Twin, server: FakeClawRouter, png: bytes
+    twin: Twin, server: Server, png: bytes
 ) -> None:
     """A mask with a model that takes none (nano-banana) is refused, naming models that do."""
     with pytest.raises(InvalidRequestError, match="does not take a mask") as info:
@@ -248,7 +240,7 @@ async def test_mask_with_model_without_masks_refused(
     assert server.requests == []
 
 
-async def test_validation_happens_before_reading_inputs(twin: Twin, server: FakeClawRouter) -> None:
+async def test_validation_happens_before_reading_inputs(twin: Twin, server: Server) -> None:
     """A model that cannot edit is reported even when the input path does not exist."""
     with pytest.raises(InvalidRequestError, match="cannot edit"):
         await twin.edit("make it blue", "/nonexistent/cat.png", model="seedream")
@@ -258,7 +250,7 @@ async def test_validation_happens_before_reading_inputs(twin: Twin, server: Fake
 # -- extra_body ----------------------------------------------------------------------------------
 
 
-async def test_extra_body_is_merged(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_extra_body_is_merged(twin: Twin, answering: Server) -> None:
     """extra_body fields reach the request body verbatim next to the managed ones."""
     extra: dict[str, Any] = {"quality": "hd", "style": "vivid", "user": "u-1", "seed": 7}
     await twin.generate("a red fox", extra_body=extra)
@@ -267,9 +259,7 @@ async def test_extra_body_is_merged(twin: Twin, answering: FakeClawRouter) -> No
     assert body["model"] == "google/nano-banana"
 
 
-async def test_extra_body_is_merged_into_edits(
-    twin: Twin, answering: FakeClawRouter, png: bytes
-) -> None:
+async def test_extra_body_is_merged_into_edits(twin: Twin, answering: Server, png: bytes) -> None:
     """extra_body fields reach an image2image body too, beside the streamed image."""
     await twin.edit("make it blue", png, extra_body={"quality": "low"})
     body = answering.body()
@@ -279,7 +269,7 @@ async def test_extra_body_is_merged_into_edits(
 
 @pytest.mark.parametrize("key", ["model", "prompt", "size", "n", "image", "mask"])
 async def test_extra_body_may_not_override_managed_fields(
-    twin: Twin, server: FakeClawRouter, key: str
+    twin: Twin, server: Server, key: str
 ) -> None:
     """extra_body cannot set a field the client manages (it would bypass validation)."""
     with pytest.raises(InvalidRequestError, match=key):
@@ -287,7 +277,7 @@ async def test_extra_body_may_not_override_managed_fields(
     assert server.requests == []
 
 
-async def test_extra_body_must_be_a_mapping(twin: Twin, server: FakeClawRouter) -> None:
+async def test_extra_body_must_be_a_mapping(twin: Twin, server: Server) -> None:
     """extra_body that is not a mapping is refused before sending."""
     with pytest.raises(InvalidRequestError, match="extra_body"):
         await twin.generate("a red fox", extra_body=[("quality", "hd")])
@@ -295,7 +285,7 @@ async def test_extra_body_must_be_a_mapping(twin: Twin, server: FakeClawRouter) 
 
 
 @pytest.mark.parametrize("value", [{1, 2}, object(), float("nan")])
-async def test_extra_body_must_be_json(twin: Twin, server: FakeClawRouter, value: object) -> None:
+async def test_extra_body_must_be_json(twin: Twin, server: Server, value: object) -> None:
     """extra_body holding a value JSON cannot carry is refused before sending, and not charged."""
     with pytest.raises(InvalidRequestError, match="extra_body"):
         await twin.generate("a red fox", extra_body={"seed": value})
@@ -325,7 +315,7 @@ def test_estimate_of_unknown_model_is_refused() -> None:
         estimate_cost("midjourney-7")
 
 
-async def test_response_carries_the_estimate(twin: Twin, answering: FakeClawRouter) -> None:
+async def test_response_carries_the_estimate(twin: Twin, answering: Server) -> None:
     """A response records the model, size and estimated cost of what was asked."""
     response = await twin.generate("a red fox", model="gpt-image-1", size="1024x1536", n=3)
     assert response.model == "openai/gpt-image-1"
