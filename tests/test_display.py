@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 
 from clawrouter_images import ImageClient, ImageData, ImageResponse
+from tests.support.png import png_bytes
 
 Image = pytest.importorskip("PIL.Image")
-
-
-def _png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 30, 30)).save(out, format="PNG")
-    return out.getvalue()
+RED = (200, 30, 30)
 
 
 def _response(**fields: object) -> ImageResponse:
@@ -32,7 +28,7 @@ def _response(**fields: object) -> ImageResponse:
 
 def test_html_embeds_a_thumbnail_not_the_image() -> None:
     """A large inline image appears as a thumbnail much smaller than the image itself."""
-    big = _png(2048, 2048)
+    big = png_bytes(2048, 2048, RED)
     response = _response(data=[ImageData(b64_json=base64.b64encode(big).decode())])
     html = response._repr_html_()
     embedded = html.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
@@ -44,7 +40,7 @@ def test_html_embeds_a_thumbnail_not_the_image() -> None:
 def test_html_uses_a_saved_file(tmp_path: Path) -> None:
     """A saved image is shown from the file, with the prompt, model and cost in the caption."""
     path = tmp_path / "a.png"
-    path.write_bytes(_png(512, 256))
+    path.write_bytes(png_bytes(512, 256, RED))
     response = _response(data=[ImageData(url="http://localhost:8402/images/1-x.png")])
     response._saved.append(path)  # as save() records it
     html = response._repr_html_()
@@ -88,7 +84,7 @@ def test_without_pillow_the_preview_never_inlines_the_image(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, saved: bool
 ) -> None:
     """No Pillow: links and a one-line hint naming the extra, never the full image inline."""
-    big = _png(1024, 1024)
+    big = png_bytes(1024, 1024)
     response = _response(data=[ImageData(b64_json=base64.b64encode(big).decode())])
     if saved:
         path = tmp_path / "a.png"
@@ -103,7 +99,9 @@ def test_without_pillow_the_preview_never_inlines_the_image(
 
 def test_png_repr_is_a_thumbnail_of_the_first_image() -> None:
     """_repr_png_ gives a small PNG of the first image."""
-    response = _response(data=[ImageData(b64_json=base64.b64encode(_png(1024, 512)).decode())])
+    response = _response(
+        data=[ImageData(b64_json=base64.b64encode(png_bytes(1024, 512, RED)).decode())]
+    )
     png = response._repr_png_()
     assert png is not None
     assert Image.open(io.BytesIO(png)).size == (256, 128)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,6 +22,9 @@ from clawrouter_images.agent_tools import (
     generate_description,
     generate_schema,
 )
+
+if TYPE_CHECKING:
+    from tests.support.server import FakeClawRouter
 
 AVAILABLE = [m for m in MODELS.values() if m.available]
 EDITORS = [m for m in AVAILABLE if m.can_edit]
@@ -135,22 +139,16 @@ def test_result_text_never_carries_base64() -> None:
         "http://app.localhost/x.png",
     ],
 )
-def test_urls_into_the_local_network_are_refused(url: str, png: bytes) -> None:
+def test_urls_into_the_local_network_are_refused(url: str, fake: FakeClawRouter) -> None:
     """An LLM-chosen URL cannot make the client fetch from this machine or its network."""
-    sent: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, content=png)
-
-    http = httpx.Client(transport=httpx.MockTransport(record))
+    http = httpx.Client(transport=fake.transport())
     with ImageClient("http://127.0.0.1:8402", http_client=http) as client:
         # The tool policy passes URLs on; the client decides by address when it fetches.
         image = check_local_path(url, [])
         with pytest.raises(InputImageError, match="private network"):
             client.edit("x", image)
     http.close()
-    assert sent == []
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize(

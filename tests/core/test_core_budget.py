@@ -20,7 +20,9 @@ from clawrouter_images import (
 )
 
 if TYPE_CHECKING:
-    from tests.core.conftest import LoadTranscript, MakeTwin, Server, Twin
+    from tests.conftest import LoadTranscript
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
 RESULT = "http://localhost:8402/images/1795503044964-xm1yzv09.png"
@@ -116,7 +118,7 @@ def test_budget_error_is_not_a_validation_error() -> None:
 async def test_concurrent_calls_do_not_overspend(server: Server) -> None:
     """Calls in flight together on one AsyncImageClient cannot spend more than its budget."""
     server.on("POST", GENERATIONS, server.images(RESULT))
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+    async with httpx.AsyncClient(transport=server.transport()) as http:
         client = AsyncImageClient(budget_usd=BANANA * 1.5, http_client=http)
         outcomes = await asyncio.gather(
             *(client.generate("a red fox") for _ in range(3)), return_exceptions=True

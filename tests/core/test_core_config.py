@@ -10,7 +10,8 @@ import pytest
 from clawrouter_images import AsyncImageClient, ImageClient, InvalidRequestError
 
 if TYPE_CHECKING:
-    from tests.core.conftest import MakeTwin, Server, Twin
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
 RESULT = "http://localhost:8402/images/1795503044964-xm1yzv09.png"

@@ -25,7 +25,9 @@ from clawrouter_images import (
 )
 
 if TYPE_CHECKING:
-    from tests.core.conftest import LoadTranscript, MakeTwin, Server, Twin
+    from tests.conftest import LoadTranscript
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"

@@ -16,7 +16,8 @@ import pytest
 from clawrouter_images import APIConnectionError, ImageClient, InputImageError
 
 if TYPE_CHECKING:
-    from tests.core.conftest import MakeTwin, Server, Twin
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import MakeTwin, Twin
 
 IMAGE2IMAGE = "/v1/images/image2image"
 RESULT = "http://localhost:8402/images/1795503061269-yzh4bnoh.png"
@@ -65,7 +66,11 @@ async def test_pathlike(twin: Twin, answering: Server, tmp_path: Path, png: byte
 
 
 async def test_tilde_path(
-    twin: Twin, answering: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+    twin: Twin,
+    answering: Server,
+    tmp_path: Path,
+    png: bytes,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A path starting with ~ is expanded to the user's home on the client's machine."""
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -76,7 +81,11 @@ async def test_tilde_path(
 
 
 async def test_relative_path_uses_client_directory(
-    twin: Twin, answering: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+    twin: Twin,
+    answering: Server,
+    tmp_path: Path,
+    png: bytes,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A relative path is read from the client's working directory, not ClawRouter's."""
     monkeypatch.chdir(tmp_path)

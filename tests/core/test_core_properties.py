@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from clawrouter_images import MODELS, ImageModel, InvalidRequestError, estimate_cost
 
 if TYPE_CHECKING:
-    from tests.core.conftest import Server, Twin
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
 RESULT = "http://localhost:8402/images/1795503044964-xm1yzv09.png"

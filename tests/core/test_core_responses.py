@@ -15,7 +15,9 @@ from clawrouter_images import (
 )
 
 if TYPE_CHECKING:
-    from tests.core.conftest import LoadTranscript, Server, Twin
+    from tests.conftest import LoadTranscript
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"

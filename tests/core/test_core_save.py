@@ -21,7 +21,9 @@ from clawrouter_images import (
 )
 
 if TYPE_CHECKING:
-    from tests.core.conftest import LoadTranscript, MakeTwin, Server, Twin
+    from tests.conftest import LoadTranscript
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import MakeTwin, Twin
 
 GENERATIONS = "/v1/images/generations"
 LOCAL = "http://localhost:8402/images/1795503044964-xm1yzv09.png"

@@ -9,7 +9,8 @@ import pytest
 from clawrouter_images import MODELS, InvalidRequestError, estimate_cost, resolve_model
 
 if TYPE_CHECKING:
-    from tests.core.conftest import Server, Twin
+    from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"

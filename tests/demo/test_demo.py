@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+from tests.support.png import png_size
 
 from clawrouter_images import estimate_cost
 
@@ -28,13 +29,6 @@ ROWS = [
     ("Paint a photorealistic lighthouse in a storm ...", "dall-e-3", "-", "-"),
 ]
 REFUSAL = "openai/dall-e-3 is not available (delisted upstream 2026-05-25); try openai/gpt-image-1"
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    width, height = struct.unpack(">II", head[16:24])
-    return width, height
 
 
 def table(out: str) -> list[list[str]]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import runpy
-import struct
 import sys
 from pathlib import Path
 
 import pytest
+from tests.support.png import png_size
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -34,13 +34,6 @@ def run_example(
         runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     code = exit_.value.code
     return code if isinstance(code, int) else 1, capsys.readouterr().out
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", head[16:24])
-    return width, height
 
 
 @pytest.mark.parametrize("name", ["langchain_agent.py", "llamaindex_agent.py"])

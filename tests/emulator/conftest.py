@@ -9,7 +9,6 @@
 - ``wire``: the emulator reached in-process (``call``) or on a socket (a module-wide
   ``served`` emulator), parametrized, behind one ``send`` method.
 - ``transcript`` (from tests/conftest.py): loads a recorded exchange of the real ClawRouter.
-- ``make_png``: a real PNG of a given size and colour.
 
 Test modules import the types below only under ``TYPE_CHECKING``; everything used at run
 time reaches them through these fixtures.
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import http.client
-import io
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from PIL import Image
+from tests.support.png import png_bytes
 
 from clawrouter_images.emulator import Emulator, serve
 
@@ -59,25 +57,6 @@ class Raw:
 Call = Callable[..., Awaitable[Raw]]
 CallSocket = Callable[..., Raw]
 LoadTranscript = Callable[[str], dict[str, Any]]
-MakePng = Callable[..., bytes]
-
-
-def make_png_bytes(
-    width: int = 64,
-    height: int = 48,
-    colour: tuple[int, int, int] = (200, 30, 30),
-    mode: str = "RGB",
-) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height), colour if mode == "RGB" else (*colour, 255)).save(
-        buffer, "PNG"
-    )
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def make_png() -> MakePng:
-    return make_png_bytes
 
 
 def _body(json_body: object, content: bytes | str | None) -> bytes:
@@ -191,8 +170,8 @@ def write_home(home: Path) -> Path:
     """The files the transcripts' image2image requests refer to, under ``home``."""
     pics = home / "pics"
     (pics / "adir").mkdir(parents=True, exist_ok=True)
-    (pics / "cat.png").write_bytes(make_png_bytes(96, 64, (220, 120, 40)))
-    (pics / "mask.png").write_bytes(make_png_bytes(96, 64, (255, 255, 255)))
+    (pics / "cat.png").write_bytes(png_bytes(96, 64, (220, 120, 40)))
+    (pics / "mask.png").write_bytes(png_bytes(96, 64, (255, 255, 255)))
     return home
 
 

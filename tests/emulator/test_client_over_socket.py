@@ -7,66 +7,24 @@ through a real HTTP server, real connection pooling and the emulator's real pict
 from __future__ import annotations
 
 import base64
-import io
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from PIL import Image
+from tests.support.png import png_bytes, png_size
 
 from clawrouter_images import (
-    AsyncImageClient,
     GenerationTimeoutError,
-    ImageClient,
-    ImageResponse,
     InvalidRequestError,
     PaymentRequiredError,
 )
 from clawrouter_images.emulator import Emulator, Fault, serve
 
+if TYPE_CHECKING:
+    from tests.support.twin import MakeTwin, Twin
+
 T = TypeVar("T")
-
-
-class Twin:
-    """ImageClient or AsyncImageClient behind one awaitable API."""
-
-    def __init__(self, client: ImageClient | AsyncImageClient) -> None:
-        self.client = client
-        self.slept: list[float] = []
-        if isinstance(client, ImageClient):
-            client._sleep = self.slept.append
-        else:
-
-            async def record(seconds: float) -> None:
-                self.slept.append(seconds)
-
-            client._sleep = record
-
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, name)(*args, **kwargs)
-        return await result if isinstance(result, Awaitable) else result
-
-    async def generate(self, prompt: str, **kwargs: Any) -> ImageResponse:
-        result: ImageResponse = await self._call("generate", prompt, **kwargs)
-        return result
-
-    async def edit(self, prompt: str, image: Any, **kwargs: Any) -> ImageResponse:
-        result: ImageResponse = await self._call("edit", prompt, image, **kwargs)
-        return result
-
-    async def save(self, response: ImageResponse, directory: Path) -> list[Path]:
-        result: list[Path] = await self._call("save", response, directory)
-        return result
-
-    async def health(self, full: bool = False) -> Any:
-        return await self._call("health", full)
-
-    async def close(self) -> None:
-        if isinstance(self.client, ImageClient):
-            self.client.close()
-        else:
-            await self.client.aclose()
 
 
 @pytest.fixture
@@ -81,20 +39,9 @@ def base_url(emulator: Emulator) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sync", "async"])
-async def twin(request: pytest.FixtureRequest, base_url: str) -> Any:
-    client: ImageClient | AsyncImageClient = (
-        ImageClient(base_url) if request.param == "sync" else AsyncImageClient(base_url)
-    )
-    api = Twin(client)
-    yield api
-    await api.close()
-
-
-def _size_of(path: Path) -> tuple[int, int]:
-    with Image.open(path) as image:
-        width, height = image.size
-    return width, height
+@pytest.fixture
+def twin(make_twin: MakeTwin, base_url: str) -> Twin:
+    return make_twin(base_url)
 
 
 def _posts(emulator: Emulator) -> list[Any]:
@@ -102,10 +49,7 @@ def _posts(emulator: Emulator) -> list[Any]:
     return [entry for entry in emulator.ledger if entry.method == "POST"]
 
 
-def _png(color: str, size: tuple[int, int] = (96, 64)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
+RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 128, 0), (0, 0, 255), (255, 255, 255)
 
 
 async def test_generate_and_save_a_real_picture(
@@ -114,7 +58,7 @@ async def test_generate_and_save_a_real_picture(
     """An alias is resolved, the picture has the asked size, and the ledger shows one paid call."""
     response = await twin.generate("a samurai at dawn", model="banana-pro", size="1024x1792")
     (path,) = await twin.save(response, tmp_path / "out")
-    assert _size_of(path) == (1024, 1792)
+    assert png_size(path) == (1024, 1792)
     (entry,) = _posts(emulator)
     assert entry.model == "google/nano-banana-pro"
     assert entry.size == "1024x1792"
@@ -127,10 +71,10 @@ async def test_edit_sends_local_files_as_data_uris(
 ) -> None:
     """A local file is read by the client and reaches the server as a data URI, not a path."""
     photo = tmp_path / "photo.png"
-    photo.write_bytes(_png("red"))
+    photo.write_bytes(png_bytes(96, 64, RED))
     response = await twin.edit("add snow", image=photo, model="gpt-image")
     (path,) = await twin.save(response, tmp_path / "out")
-    assert _size_of(path) == (1024, 1024)
+    assert png_size(path) == (1024, 1024)
     (entry,) = _posts(emulator)
     assert isinstance(entry.body, dict)
     assert "data:image/png;base64," in str(entry.body["image"])
@@ -153,12 +97,19 @@ async def test_edit_an_earlier_result_by_its_url(
 
 async def test_edit_with_a_list_and_a_mask(twin: Twin, emulator: Emulator, tmp_path: Path) -> None:
     """Several images go as a list; a mask goes with a single image."""
-    await twin.edit("combine", image=[_png("red"), _png("blue")], model="gpt-image")
+    await twin.edit(
+        "combine", image=[png_bytes(96, 64, RED), png_bytes(96, 64, BLUE)], model="gpt-image"
+    )
     body = emulator.ledger[-1].body
     assert isinstance(body, dict)
     assert isinstance(body["image"], list)
     assert len(body["image"]) == 2
-    await twin.edit("fill the hole", image=_png("green"), mask=_png("white"), model="gpt-image")
+    await twin.edit(
+        "fill the hole",
+        image=png_bytes(96, 64, GREEN),
+        mask=png_bytes(96, 64, WHITE),
+        model="gpt-image",
+    )
     body = emulator.ledger[-1].body
     assert isinstance(body, dict)
     assert "mask" in body
@@ -202,7 +153,7 @@ async def test_rate_limit_is_retried_once_and_paid_once(twin: Twin, emulator: Em
     """A 429 with Retry-After is retried after the asked delay; only the retry is paid."""
     emulator.add_fault(Fault("rate_limited", retry_after=2, send_retry_after=True))
     await twin.generate("x")
-    assert twin.slept == [2.0]
+    assert twin.sleeps == [2.0]
     assert [entry.status for entry in emulator.ledger] == [429, 200]
     assert [entry.paid for entry in emulator.ledger] == [False, True]
 
@@ -215,4 +166,4 @@ async def test_dropped_request_is_a_timeout_never_resent(twin: Twin, emulator: E
         await twin.generate("x")
     assert caught.value.may_have_been_paid
     assert len(emulator.ledger) == 1
-    assert twin.slept == []
+    assert twin.sleeps == []

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.support.png import png_bytes
 
 from clawrouter_images.emulator import Emulator, serve
 from clawrouter_images.emulator._resolve import ResolveError, read_local_image
 
 if TYPE_CHECKING:
-    from tests.emulator.conftest import Call, MakePng
+    from tests.emulator.conftest import Call
 
 IMAGE2IMAGE = "/v1/images/image2image"
 
@@ -38,12 +39,10 @@ async def test_tilde_paths_are_read_from_home(call: Call, emu: Emulator) -> None
     assert status == 200
 
 
-async def test_relative_paths_are_read_from_cwd(
-    call: Call, emu: Emulator, cwd: Path, make_png: MakePng
-) -> None:
+async def test_relative_paths_are_read_from_cwd(call: Call, emu: Emulator, cwd: Path) -> None:
     """A relative path resolves against the emulator's working directory, not home."""
     (cwd / "pics").mkdir()
-    (cwd / "pics" / "dog.png").write_bytes(make_png())
+    (cwd / "pics" / "dog.png").write_bytes(png_bytes())
     status, _ = await _edit(call, emu, image="pics/dog.png")
     assert status == 200
 
@@ -127,12 +126,12 @@ async def test_own_urls_are_downloaded(call: Call, emu: Emulator) -> None:
 
 
 async def test_urls_are_downloaded_over_the_network(
-    call: Call, emu: Emulator, tmp_path: Path, make_png: MakePng
+    call: Call, emu: Emulator, tmp_path: Path
 ) -> None:
     """An http URL on another server is fetched over a real loopback connection."""
     with Emulator(image_dir=tmp_path / "other") as other:
         other.image_dir.mkdir()
-        (other.image_dir / "in.png").write_bytes(make_png())
+        (other.image_dir / "in.png").write_bytes(png_bytes())
         with serve(other, port=0) as base_url:
             status, _ = await _edit(call, emu, image=f"{base_url}/images/in.png")
         assert status == 200
@@ -161,9 +160,9 @@ async def test_malformed_urls_answer_like_fetch(call: Call, emu: Emulator) -> No
     assert body["details"] == "Failed to parse URL from http://exa mple.com:99999/x.png"
 
 
-async def test_data_uris_pass_through(call: Call, emu: Emulator, make_png: MakePng) -> None:
+async def test_data_uris_pass_through(call: Call, emu: Emulator) -> None:
     """A data URI is used as is."""
-    image = "data:image/png;base64," + base64.b64encode(make_png()).decode()
+    image = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
     assert (await _edit(call, emu, image=image))[0] == 200
 
 

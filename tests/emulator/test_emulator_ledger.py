@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
+from tests.support.png import png_bytes
+
 from clawrouter_images import estimate_cost
 from clawrouter_images.emulator import Emulator, Fault
 
 if TYPE_CHECKING:
-    from tests.emulator.conftest import Call, MakePng
+    from tests.emulator.conftest import Call
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
@@ -72,9 +74,9 @@ async def test_every_request_is_recorded(call: Call, emu: Emulator) -> None:
     ]
 
 
-async def test_long_data_uris_are_shortened(call: Call, emu: Emulator, make_png: MakePng) -> None:
+async def test_long_data_uris_are_shortened(call: Call, emu: Emulator) -> None:
     """Input images in a recorded body are cut to a short summary."""
-    image = "data:image/png;base64," + base64.b64encode(make_png(200, 200)).decode()
+    image = "data:image/png;base64," + base64.b64encode(png_bytes(200, 200)).decode()
     await call(emu, "POST", IMAGE2IMAGE, json_body={"prompt": "x", "image": [image, "short"]})
     recorded = emu.ledger[-1].body
     assert isinstance(recorded, dict)

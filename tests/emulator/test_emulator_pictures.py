@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
+from tests.support.png import png_bytes
 
 from clawrouter_images.emulator import Emulator
 
 if TYPE_CHECKING:
-    from tests.emulator.conftest import Call, MakePng
+    from tests.emulator.conftest import Call
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
@@ -144,10 +145,10 @@ async def test_edit_resembles_its_input_more_than_a_generation(call: Call, emu: 
     assert _distance(edited, generated) > 10
 
 
-async def test_edit_has_the_requested_size(call: Call, emu: Emulator, make_png: MakePng) -> None:
+async def test_edit_has_the_requested_size(call: Call, emu: Emulator) -> None:
     """The input is fitted to the requested output size."""
     edited = await _edit(
-        call, emu, prompt="wide", image=_data_uri(make_png(30, 90)), size="1536x1024"
+        call, emu, prompt="wide", image=_data_uri(png_bytes(30, 90)), size="1536x1024"
     )
     assert edited.size == (1536, 1024)
 
@@ -184,12 +185,10 @@ async def test_transparent_mask_marks_the_area_to_edit(call: Call, emu: Emulator
     assert edited.convert("RGB").getpixel((800, 800)) != grey
 
 
-async def test_several_inputs_make_one_picture(
-    call: Call, emu: Emulator, make_png: MakePng
-) -> None:
+async def test_several_inputs_make_one_picture(call: Call, emu: Emulator) -> None:
     """A list of input images gives a picture of the output size (the others as thumbnails)."""
     images = [
-        _data_uri(make_png(40, 40, colour)) for colour in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+        _data_uri(png_bytes(40, 40, colour)) for colour in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
     ]
     edited = await _edit(call, emu, model="google/nano-banana", prompt="combine", image=images)
     assert edited.size == (1024, 1024)

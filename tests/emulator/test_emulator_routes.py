@@ -6,12 +6,13 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.support.png import png_bytes
 
 from clawrouter_images import MODELS
 from clawrouter_images.emulator import Emulator
 
 if TYPE_CHECKING:
-    from tests.emulator.conftest import Call, MakePng
+    from tests.emulator.conftest import Call
 
 GENERATIONS = "/v1/images/generations"
 
@@ -91,24 +92,22 @@ async def test_models_lists_chat_models_only(call: Call, emu: Emulator) -> None:
     assert not set(ids) & set(MODELS)
 
 
-async def test_image_names_lose_unsafe_characters(
-    call: Call, emu: Emulator, make_png: MakePng
-) -> None:
+async def test_image_names_lose_unsafe_characters(call: Call, emu: Emulator) -> None:
     """Characters outside ``[a-zA-Z0-9._-]`` are deleted: ``..%2Fx`` names the file ``..2Fx``."""
     emu.image_dir.mkdir()
-    (emu.image_dir / "..2F..2Fx.png").write_bytes(make_png())
+    (emu.image_dir / "..2F..2Fx.png").write_bytes(png_bytes())
     raw = await call(emu, "GET", "/images/..%2F..%2Fx.png")
     assert raw.status == 200
     assert raw.headers["content-type"] == "image/png"
 
 
-async def test_image_query_string_is_ignored(call: Call, emu: Emulator, make_png: MakePng) -> None:
+async def test_image_query_string_is_ignored(call: Call, emu: Emulator) -> None:
     """``/images/<file>?x=1`` serves ``<file>``."""
     emu.image_dir.mkdir()
-    (emu.image_dir / "a.png").write_bytes(make_png())
+    (emu.image_dir / "a.png").write_bytes(png_bytes())
     raw = await call(emu, "GET", "/images/a.png?download=1")
     assert raw.status == 200
-    assert raw.headers["content-length"] == str(len(make_png()))
+    assert raw.headers["content-length"] == str(len(png_bytes()))
 
 
 @pytest.mark.parametrize(

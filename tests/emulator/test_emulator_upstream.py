@@ -7,12 +7,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.support.png import png_bytes
 
 from clawrouter_images import MODELS
 from clawrouter_images.emulator import Emulator
 
 if TYPE_CHECKING:
-    from tests.emulator.conftest import Call, MakePng
+    from tests.emulator.conftest import Call
 
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
@@ -173,11 +174,9 @@ async def test_edit_refusals(call: Call, emu: Emulator, body: Any, details: str)
     assert emu.ledger[-1].paid is False
 
 
-async def test_edit_with_several_data_uris_is_accepted(
-    call: Call, emu: Emulator, make_png: MakePng
-) -> None:
+async def test_edit_with_several_data_uris_is_accepted(call: Call, emu: Emulator) -> None:
     """A list of data URIs passes through ClawRouter and the upstream accepts it."""
-    image = "data:image/png;base64," + base64.b64encode(make_png()).decode()
+    image = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
     body = {"model": "google/nano-banana-pro", "prompt": "x", "image": [image, image]}
     raw = await call(emu, "POST", IMAGE2IMAGE, json_body=body)
     assert raw.status == 200

@@ -2,69 +2,43 @@
 
 - ``served``: one emulator per module on a real loopback port (``serve(emu, port=0)``),
   reset before each test; its idle limit is 30 s unless a test lowers it.
-- ``mode``: ``"sync"`` or ``"async"`` (parametrized).
 - ``clients``: an ``ImageClient`` and an ``AsyncImageClient`` on ``served``, with their retry
-  sleeps recorded in ``sleeps`` instead of slept; ``twin`` is the one of ``mode`` behind
-  one awaitable API.
-- ``recorder``: a ClawRouter stand-in on ``httpx.MockTransport`` that records every request,
-  for tests that must show that nothing was sent; ``recorded_clients`` are clients on it.
-- ``png``: a small real PNG; ``uploads``: the only folder the tools may read.
+  sleeps recorded in ``sleeps`` instead of slept; ``twin``: the client of ``mode`` on
+  ``served`` behind one awaitable API (tests/support/twin.py).
+- ``recorded_clients``: clients on the shared ``fake`` ClawRouter, which records every
+  request, for tests that must show that nothing was sent.
+- ``uploads``: the only folder the tools may read.
 - ``soak``: ``benchmarks/bench_soak.py``'s ``run_soak``, the function its script runs.
 
-Test modules import the types below only under ``TYPE_CHECKING``; everything used at run
-time reaches them through these fixtures.
+``fake``, ``mode``, ``make_twin`` and ``png`` come from tests/conftest.py.  Test modules
+import the types below only under ``TYPE_CHECKING``; everything used at run time reaches
+them through these fixtures.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import io
-import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
-from PIL import Image
+from tests.support.png import png_bytes
+from tests.support.server import FakeClawRouter
+from tests.support.twin import MakeTwin, Twin, record_sleeps
 
-from clawrouter_images import AsyncImageClient, ImageClient, ImageResponse
+from clawrouter_images import AsyncImageClient, ImageClient
 from clawrouter_images.emulator import Emulator, LedgerEntry, serve
 
 if TYPE_CHECKING:
     from bench_soak import SoakReport
 
-Mode = Literal["sync", "async"]
-Route = Literal["generate", "edit"]
-
-# What each route asks for: a small picture keeps generation quick; edits use the
-# default editing model, so that its own error messages are the ones checked.
-GENERATE_ARGS: dict[str, Any] = {"model": "cogview", "size": "512x512"}
-EDIT_ARGS: dict[str, Any] = {"model": "gpt-image"}
 # Long enough for any answer on a busy CI machine, short enough that a hang fails.
 IDLE_LIMIT = 30.0
 CLIENT_TIMEOUT = 20.0
 BENCH_SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_soak.py"
-
-
-def png_bytes(width: int = 16, height: int = 16, colour: str = "teal") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, format="PNG")
-    return out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def _no_clawrouter_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own ClawRouter settings must not leak into the tests."""
-    monkeypatch.delenv("CLAWROUTER_BASE_URL", raising=False)
-    monkeypatch.delenv("BLOCKRUN_PROXY_PORT", raising=False)
-
-
-@pytest.fixture
-def png() -> bytes:
-    return png_bytes()
 
 
 @pytest.fixture
@@ -122,60 +96,12 @@ class Clients:
     sleeps: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.sync._sleep = self.sleeps.append
-
-        async def record(seconds: float) -> None:
-            self.sleeps.append(seconds)
-
-        self.aio._sleep = record
+        record_sleeps(self.sync, self.sleeps)
+        record_sleeps(self.aio, self.sleeps)
 
     async def close(self) -> None:
         self.sync.close()
         await self.aio.aclose()
-
-
-@dataclass
-class Twin:
-    """The client of one mode behind one awaitable API."""
-
-    mode: Mode
-    clients: Clients
-
-    @property
-    def client(self) -> ImageClient | AsyncImageClient:
-        return self.clients.sync if self.mode == "sync" else self.clients.aio
-
-    @property
-    def sleeps(self) -> list[float]:
-        return self.clients.sleeps
-
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, name)(*args, **kwargs)
-        return await result if isinstance(result, Awaitable) else result
-
-    async def generate(self, prompt: Any, **kwargs: Any) -> ImageResponse:
-        response: ImageResponse = await self._call("generate", prompt, **kwargs)
-        return response
-
-    async def edit(self, prompt: Any, image: Any, **kwargs: Any) -> ImageResponse:
-        response: ImageResponse = await self._call("edit", prompt, image, **kwargs)
-        return response
-
-    async def save(self, response: ImageResponse, directory: Path) -> list[Path]:
-        paths: list[Path] = await self._call("save", response, directory)
-        return paths
-
-    async def call(self, route: Route, prompt: str = "a lighthouse at dusk") -> ImageResponse:
-        """One small call on ``route``: cogview 512x512, or an edit of a tiny PNG."""
-        if route == "generate":
-            return await self.generate(prompt, **GENERATE_ARGS)
-        return await self.edit(prompt, png_bytes(), **EDIT_ARGS)
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> Mode:
-    value: Mode = request.param
-    return value
 
 
 @pytest.fixture
@@ -189,47 +115,16 @@ async def clients(served: Served) -> AsyncIterator[Clients]:
 
 
 @pytest.fixture
-def twin(mode: Mode, clients: Clients) -> Twin:
-    return Twin(mode, clients)
-
-
-# -- a recorder: proof that nothing was sent ----------------------------------------------
-
-
-@dataclass
-class Recorder:
-    """ClawRouter on ``httpx.MockTransport``: every request is recorded and answered with one image."""
-
-    base_url: str = "http://127.0.0.1:8402"
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.method == "GET" and request.url.path.startswith("/images/"):
-            return httpx.Response(200, content=png_bytes(), headers={"content-type": "image/png"})
-        body = json.loads(request.read() or b"{}")
-        count = body.get("n", 1) if isinstance(body, dict) else 1
-        data = [{"url": f"http://localhost:8402/images/17955-{i}.png"} for i in range(count)]
-        return httpx.Response(200, json={"created": 1795503044, "data": data})
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+def twin(make_twin: MakeTwin, served: Served) -> Twin:
+    return make_twin(served.base_url, timeout=CLIENT_TIMEOUT)
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-async def recorded_clients(recorder: Recorder) -> AsyncIterator[Clients]:
-    transport = recorder.transport()
-    with httpx.Client(transport=transport) as sync_http:
-        async with httpx.AsyncClient(transport=transport) as async_http:
-            yield Clients(
-                ImageClient(recorder.base_url, http_client=sync_http),
-                AsyncImageClient(recorder.base_url, http_client=async_http),
-            )
+async def recorded_clients(fake: FakeClawRouter) -> AsyncIterator[Clients]:
+    """Clients on ``fake``, which answers every call with images and records every request."""
+    made = Clients(fake.client(), fake.async_client())
+    yield made
+    await made.close()
 
 
 # -- the soak -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import os
 import select
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +31,7 @@ from langchain_core.messages.tool import tool_call
 from llama_index.core.tools.calling import acall_tool, call_tool
 
 from clawrouter_images import (
-    AsyncImageClient,
     ClawRouterError,
-    ImageClient,
     InputImageError,
     ResponseValidationError,
     SaveError,
@@ -46,7 +44,9 @@ from langchain_clawrouter import ClawRouterEditImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Clients, Mode, Recorder, Served, Twin
+    from tests.reliability.conftest import Clients, Served
+    from tests.support.server import FakeClawRouter
+    from tests.support.twin import MakeTwin, Mode, Twin
 
 PRIVATE = "this machine or a private network"
 PROMPT = "add a red boat"
@@ -580,61 +580,18 @@ BASE = "http://127.0.0.1:8402"
 ELSEWHERE = "http://169.254.169.254/latest/meta-data/iam"
 
 
-@dataclass
-class Redirecting:
-    """ClawRouter on ``httpx.MockTransport`` whose images all answer with a redirect."""
-
-    status: int
-    result_url: str
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.method == "POST":
-            return httpx.Response(200, json={"created": 1, "data": [{"url": self.result_url}]})
-        if str(request.url) == ELSEWHERE:
-            return httpx.Response(200, content=b"secret")
-        return httpx.Response(self.status, headers={"location": ELSEWHERE})
-
-    def urls(self) -> list[str]:
-        return [str(request.url) for request in self.requests]
-
-
-@dataclass
-class RedirectClient:
-    """The client of one mode, on a ``Redirecting`` server, behind one awaitable API."""
-
-    mode: Mode
-    sync: ImageClient
-    aio: AsyncImageClient
-
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.sync if self.mode == "sync" else self.aio, name)(*args, **kwargs)
-        return await result if isinstance(result, Awaitable) else result
-
-
 @pytest.fixture
-async def redirecting(
-    mode: Mode,
-) -> AsyncIterator[Callable[[int, str], tuple[Redirecting, RedirectClient]]]:
-    made: list[RedirectClient] = []
+def redirecting(fake: FakeClawRouter, make_twin: MakeTwin) -> Callable[[int, str], Twin]:
+    """``redirecting(status, result_url)``: a client on ``fake``, whose generations answer
+    ``result_url`` and whose every other address answers a ``status`` redirect to ELSEWHERE."""
 
-    def make(status: int, result_url: str) -> tuple[Redirecting, RedirectClient]:
-        server = Redirecting(status, result_url)
-        transport = httpx.MockTransport(server.handle)
-        client = RedirectClient(
-            mode,
-            ImageClient(BASE, http_client=httpx.Client(transport=transport)),
-            AsyncImageClient(BASE, http_client=httpx.AsyncClient(transport=transport)),
-        )
-        made.append(client)
-        return server, client
+    def make(status: int, result_url: str) -> Twin:
+        fake.on("POST", "/v1/images/generations", fake.images(result_url))
+        fake.on("GET", ELSEWHERE, fake.content(b"secret"))
+        fake.otherwise = fake.content(b"", status, {"location": ELSEWHERE})
+        return make_twin(fake, base_url=BASE)
 
-    yield make
-    for client in made:
-        client.sync._http.close()
-        assert client.aio._http is not None
-        await client.aio._http.aclose()
+    return make
 
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -649,31 +606,32 @@ RESULT_URLS = {
 async def test_result_redirect_is_not_followed(
     kind: str,
     status: int,
-    redirecting: Callable[[int, str], tuple[Redirecting, RedirectClient]],
+    redirecting: Callable[[int, str], Twin],
+    fake: FakeClawRouter,
     tmp_path: Path,
 ) -> None:
     """A result URL answering a redirect fails at save, saying so; the Location is never asked for."""
-    server, client = redirecting(status, RESULT_URLS[kind])
-    response = await client.call("generate", "a lighthouse", model="cogview", size="512x512")
+    client = redirecting(status, RESULT_URLS[kind])
+    response = await client.generate("a lighthouse", model="cogview", size="512x512")
     with pytest.raises(SaveError) as caught:
-        await client.call("save", response, tmp_path / "saved")
+        await client.save(response, tmp_path / "saved")
     assert type(caught.value.__cause__) is ResponseValidationError
     assert "redirect" in caught.value.message
     with pytest.raises(ResponseValidationError, match="redirects are not followed"):
-        await client.call("download", response.data[0])
-    assert ELSEWHERE not in server.urls()
+        await client.download(response.data[0])
+    assert ELSEWHERE not in [str(request.url) for request in fake.requests]
     assert not (tmp_path / "saved").exists() or list((tmp_path / "saved").iterdir()) == []
 
 
 @pytest.mark.parametrize("status", REDIRECTS)
 async def test_input_redirect_is_not_followed(
-    status: int, redirecting: Callable[[int, str], tuple[Redirecting, RedirectClient]]
+    status: int, redirecting: Callable[[int, str], Twin], fake: FakeClawRouter
 ) -> None:
     """An input URL answering a redirect is refused before anything is paid; Location untouched."""
-    server, client = redirecting(status, RESULT_URLS["foreign"])
+    client = redirecting(status, RESULT_URLS["foreign"])
     with pytest.raises(InputImageError, match="redirects are not followed"):
-        await client.call("edit", PROMPT, "https://cdn.example.com/in.png", model="gpt-image")
-    assert server.urls() == ["https://cdn.example.com/in.png"]
+        await client.edit(PROMPT, "https://cdn.example.com/in.png", model="gpt-image")
+    assert [str(request.url) for request in fake.requests] == ["https://cdn.example.com/in.png"]
 
 
 async def test_foreign_clients_do_not_follow_redirects() -> None:
@@ -745,7 +703,7 @@ PATH_WAYS = ("check_local_path", *TOOL_WAYS)
 
 
 async def _refusal(
-    way: str, path: str, tree: Tree, clients: Clients, recorder: Recorder
+    way: str, path: str, tree: Tree, clients: Clients, fake: FakeClawRouter
 ) -> tuple[str, str]:
     """What refusing ``path`` looks like one way: (the error class or tool status, the text)."""
     if way == "check_local_path":
@@ -766,7 +724,7 @@ def _exists(path: str) -> bool:
     [pytest.param(name, marks=marks) for name, (_, _, marks) in OUTSIDE_PATHS.items()],
 )
 async def test_outside_path_is_refused_alike_whether_it_exists_or_not(
-    name: str, way: str, tree: Tree, recorded_clients: Clients, recorder: Recorder
+    name: str, way: str, tree: Tree, recorded_clients: Clients, fake: FakeClawRouter
 ) -> None:
     """A path leading outside the allowed folder gets one message, existing or not, never 'not found'."""
     make, exists, _ = OUTSIDE_PATHS[name]
@@ -776,12 +734,12 @@ async def test_outside_path_is_refused_alike_whether_it_exists_or_not(
     assert _exists(path) is exists
     # The reference: a file that certainly exists outside, refused the same way.
     reference = str(tree.outside)
-    raised, message = await _refusal(way, path, tree, recorded_clients, recorder)
-    _, expected = await _refusal(way, reference, tree, recorded_clients, recorder)
+    raised, message = await _refusal(way, path, tree, recorded_clients, fake)
+    _, expected = await _refusal(way, reference, tree, recorded_clients, fake)
     assert raised in ("InputImageError", "error"), (raised, message)
     assert "not found" not in message
     assert message.replace(path, "<path>") == expected.replace(reference, "<path>")
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 INSIDE_MISSING: dict[str, Callable[[Tree], str]] = {
@@ -795,15 +753,15 @@ INSIDE_MISSING: dict[str, Callable[[Tree], str]] = {
 @pytest.mark.parametrize("way", PATH_WAYS)
 @pytest.mark.parametrize("name", INSIDE_MISSING)
 async def test_missing_inside_path_says_not_found(
-    name: str, way: str, tree: Tree, recorded_clients: Clients, recorder: Recorder
+    name: str, way: str, tree: Tree, recorded_clients: Clients, fake: FakeClawRouter
 ) -> None:
     """A missing file inside the allowed folder is reported as not found, nothing sent."""
     path = INSIDE_MISSING[name](tree)
-    raised, message = await _refusal(way, path, tree, recorded_clients, recorder)
+    raised, message = await _refusal(way, path, tree, recorded_clients, fake)
     assert raised in ("InputImageError", "error"), (raised, message)
     assert "image file not found" in message
     assert "outside the folders" not in message
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 def test_inside_paths_resolve_to_the_file(tree: Tree) -> None:

@@ -33,7 +33,9 @@ from langchain_clawrouter import ClawRouterGenerateImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Recorder, Served, Twin
+    from tests.reliability.conftest import Served
+    from tests.support.server import FakeClawRouter
+    from tests.support.twin import Twin
 
 GENERATE_ARGS: dict[str, Any] = {"model": "cogview", "size": "1024x1024"}
 TOOL_ARGS: dict[str, Any] = {"prompt": "a lighthouse", "model": "cogview", "size": "1024x1024"}
@@ -187,18 +189,6 @@ def test_tool_on_a_full_disk_tells_the_llm_where_the_images_are(
     assert _entries(full_disk) == []
 
 
-class _Exploding(httpx.BaseTransport):
-    """Answers nothing: raises a non-httpx error once the request is on its way."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-        self.sent = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent += 1
-        raise self.error
-
-
 @pytest.mark.parametrize(
     "error",
     [
@@ -208,27 +198,29 @@ class _Exploding(httpx.BaseTransport):
     ],
     ids=["runtime", "recursion", "unicode"],
 )
-def test_unexpected_failure_after_sending_is_typed_and_paid(error: BaseException) -> None:
+def test_unexpected_failure_after_sending_is_typed_and_paid(
+    error: Exception, fake: FakeClawRouter
+) -> None:
     """A non-httpx error while the POST is in flight is a ClawRouterError marked possibly paid."""
-    transport = _Exploding(error)
+    fake.otherwise = error
     with (
-        httpx.Client(transport=transport) as http,
+        httpx.Client(transport=fake.transport()) as http,
         ImageClient("http://127.0.0.1:8402", http_client=http, max_retries=0) as client,
     ):
         with pytest.raises(APIConnectionError) as caught:
             client.generate("a lighthouse")
         assert caught.value.may_have_been_paid
         assert client.spent_usd > 0
-    assert transport.sent == 1
+    assert len(fake.requests) == 1
 
 
-def test_nested_json_answer_is_a_typed_error(recorder: Recorder) -> None:
+def test_nested_json_answer_is_a_typed_error(fake: FakeClawRouter) -> None:
     """A 200 whose JSON nests a million levels deep is a typed error, never RecursionError."""
     body = b"[" * 1_000_000 + b"]" * 1_000_000
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    fake.otherwise = fake.content(body)
     with (
-        httpx.Client(transport=transport) as http,
-        ImageClient(recorder.base_url, http_client=http) as client,
+        httpx.Client(transport=fake.transport()) as http,
+        ImageClient(fake.base_url, http_client=http) as client,
         pytest.raises(ClawRouterError) as caught,
     ):
         client.generate("a lighthouse")

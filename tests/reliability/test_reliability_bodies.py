@@ -16,32 +16,30 @@ import contextlib
 import gc
 import importlib
 import importlib.util
-import inspect
 import json
 import logging
 import resource
 import sys
-import threading
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import zstandard
+from tests.support.png import png_bytes
+from tests.support.server import FakeClawRouter
+from tests.support.twin import GENERATE_ARGS
 
 import clawrouter_images._constants as constants
 from clawrouter_images import (
     APIStatusError,
-    AsyncImageClient,
     ClawRouterError,
     Health,
-    ImageClient,
     ImageData,
     ImageResponse,
     InputImageError,
@@ -53,10 +51,10 @@ from clawrouter_images._inputs import ImageBytes
 from clawrouter_images.agent_tools import ResultImage, ToolAnswer, tool_result
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Mode
+    from tests.support.server import Answer
+    from tests.support.twin import MakeTwin, Mode, Route, Twin
 
 PROMPT = "a lighthouse at dusk"
-GENERATE_ARGS: dict[str, Any] = {"model": "cogview", "size": "512x512"}
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
 HEALTH = "/health"
@@ -65,9 +63,7 @@ RESULT_PATH = "/images/hostile.png"
 RESULT_URL = f"http://localhost:8402{RESULT_PATH}"
 CLIENT_TIMEOUT = 20.0
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgZGIGAAAOAAfXb+R4AAAAAElFTkSuQmCC"
-)
+PNG = png_bytes()
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 MB = 1024 * 1024
 BOMB_BYTES = 256 * MB
@@ -79,208 +75,39 @@ MAX_RSS_GROWTH = 100 * MB
 JSON_TYPE = (("Content-Type", "application/json"),)
 PNG_TYPE = (("Content-Type", "image/png"),)
 
-# -- a server on loopback ----------------------------------------------------------------
+# -- the server and the clients -----------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Reply:
-    """One scripted answer; the body is sent ``repeat`` times, so big bodies are never held whole."""
-
-    status: int = 200
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    repeat: int = 1
-
-
-@dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-
-
-NOT_FOUND = Reply(404, JSON_TYPE, b'{"error":"Not found"}')
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[tuple[str, str], Reply] = {}
-        self.seen: list[Seen] = []
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-body is what these tests provoke: not worth a traceback."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        self.server.seen.append(Seen(self.command, self.path, headers))
-        reply = self.server.routes.get((self.command, self.path.partition("?")[0]), NOT_FOUND)
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body) * reply.repeat))
-        self.end_headers()
-        try:
-            for _ in range(reply.repeat):
-                self.wfile.write(reply.body)
-        except OSError:  # the client stopped reading, as it should
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@dataclass
-class Stub:
-    """ClawRouter as far as the client can tell: scripted replies per (method, path)."""
-
-    server: _Server
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def on(self, method: str, path: str, reply: Reply) -> None:
-        self.server.routes[(method, path)] = reply
-
-    def seen(self, method: str | None = None, path: str | None = None) -> list[Seen]:
-        return [
-            s
-            for s in self.server.seen
-            if (method is None or s.method == method) and (path is None or s.path == path)
-        ]
-
-    def reset(self) -> None:
-        self.server.routes.clear()
-        self.server.seen.clear()
-
-
-@pytest.fixture(scope="module")
-def _stub_module() -> Iterator[Stub]:
-    server = _Server()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield Stub(server)
-    server.shutdown()
-    server.server_close()
-    thread.join()
+reply = FakeClawRouter.content
+NOT_FOUND = reply(b'{"error":"Not found"}', 404, JSON_TYPE)
 
 
 @pytest.fixture
-def stub(_stub_module: Stub) -> Iterator[Stub]:
-    _stub_module.reset()
-    yield _stub_module
-    _stub_module.reset()
-
-
-# -- clients -------------------------------------------------------------------------------
-
-
-class Caller:
-    """``ImageClient`` or ``AsyncImageClient`` on ``stub`` behind one awaitable API; retry
-    sleeps are recorded, not slept."""
-
-    def __init__(
-        self, mode: str, base_url: str, http: httpx.Client | httpx.AsyncClient | None = None
-    ) -> None:
-        self.sleeps: list[float] = []
-        self.http = http
-        self.client: ImageClient | AsyncImageClient
-        if mode == "sync":
-            assert http is None or isinstance(http, httpx.Client)
-            sync = ImageClient(base_url, timeout=CLIENT_TIMEOUT, http_client=http)
-            sync._sleep = self.sleeps.append
-            self.client = sync
-        else:
-            assert http is None or isinstance(http, httpx.AsyncClient)
-            aio = AsyncImageClient(base_url, timeout=CLIENT_TIMEOUT, http_client=http)
-
-            async def record(seconds: float) -> None:
-                self.sleeps.append(seconds)
-
-            aio._sleep = record
-            self.client = aio
-
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, name)(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
-
-    async def generate(self, **kwargs: Any) -> ImageResponse:
-        response: ImageResponse = await self._call(
-            "generate", PROMPT, **{**GENERATE_ARGS, **kwargs}
-        )
-        return response
-
-    async def edit(self, image: Any, **kwargs: Any) -> ImageResponse:
-        response: ImageResponse = await self._call("edit", PROMPT, image, **kwargs)
-        return response
-
-    async def health(self) -> Health:
-        health: Health = await self._call("health")
-        return health
-
-    async def download(self, image: ImageData | str) -> bytes:
-        data: bytes = await self._call("download", image)
-        return data
-
-    async def save(self, response: ImageResponse, directory: Path) -> list[Path]:
-        paths: list[Path] = await self._call("save", response, directory)
-        return paths
-
-    async def post(self, route: str, **kwargs: Any) -> ImageResponse:
-        """One paid call on ``route``: a generation, or an edit of a tiny PNG."""
-        if route == "generate":
-            return await self.generate(**kwargs)
-        return await self.edit(PNG, **kwargs)
-
-    async def read(self, path: str) -> object:
-        """The call that reads the answer of ``path``: health, or a generation."""
-        return await (self.health() if path == HEALTH else self.generate())
-
-    def _close_sync(self) -> None:
-        if isinstance(self.client, ImageClient):
-            self.client.close()
-        if isinstance(self.http, httpx.Client):
-            self.http.close()  # injected clients are the caller's to close
-
-    async def close(self) -> None:
-        self._close_sync()
-        if isinstance(self.client, AsyncImageClient):
-            await self.client.aclose()
-        if isinstance(self.http, httpx.AsyncClient):
-            await self.http.aclose()
+def stub(fake: FakeClawRouter) -> FakeClawRouter:
+    """``fake`` answering 404 to whatever a test did not script, as any server but ClawRouter."""
+    fake.otherwise = NOT_FOUND
+    return fake
 
 
 @pytest.fixture
-async def caller(mode: Mode, stub: Stub) -> AsyncIterator[Caller]:
-    made = Caller(mode, stub.base_url)
-    yield made
-    await made.close()
+def caller(make_twin: MakeTwin, loopback: str, stub: FakeClawRouter) -> Twin:
+    """The client of ``mode`` on ``stub`` served on a real port (see the module docstring)."""
+    return make_twin(loopback, timeout=CLIENT_TIMEOUT)
 
 
-def _injected(mode: str, base_url: str, *, follow_redirects: bool = False) -> Caller:
+def _injected(
+    mode: Mode, make_twin: MakeTwin, base_url: str, *, follow_redirects: bool = False
+) -> Twin:
     """A client given an httpx client the caller built (httpx's default headers and all)."""
     http: httpx.Client | httpx.AsyncClient = (
         httpx.Client(trust_env=False, follow_redirects=follow_redirects)
         if mode == "sync"
         else httpx.AsyncClient(trust_env=False, follow_redirects=follow_redirects)
     )
-    return Caller(mode, base_url, http)
+    return make_twin(base_url, http_client=http, timeout=CLIENT_TIMEOUT)
+
+
+async def _generate(caller: Twin, **kwargs: Any) -> ImageResponse:
+    return await caller.generate(PROMPT, **GENERATE_ARGS, **kwargs)
 
 
 class FakeClock:
@@ -303,9 +130,11 @@ def _answer(*urls: str, **extra: object) -> bytes:
     return json.dumps({"created": 1795503044, "data": [{"url": u} for u in urls], **extra}).encode()
 
 
-GOOD_ANSWER = Reply(200, JSON_TYPE, _answer(RESULT_URL))
-GOOD_HEALTH = Reply(200, JSON_TYPE, b'{"status":"ok","wallet":"0xabc","paymentChain":"base"}')
-GOOD_IMAGE = Reply(200, PNG_TYPE, PNG)
+ANSWER = _answer(RESULT_URL)
+HEALTH_OK = b'{"status":"ok","wallet":"0xabc","paymentChain":"base"}'
+GOOD_ANSWER = reply(ANSWER, 200, JSON_TYPE)
+GOOD_HEALTH = reply(HEALTH_OK, 200, JSON_TYPE)
+GOOD_IMAGE = reply(PNG, 200, PNG_TYPE)
 
 
 def _packer(encoding: str) -> tuple[Any, str]:
@@ -386,15 +215,15 @@ KIND: dict[str, Kind] = {
 }
 
 
-async def _read(kind: str, caller: Caller, stub: Stub, out: Path) -> object:
+async def _read(kind: str, caller: Twin, stub: FakeClawRouter, out: Path) -> object:
     """Do what reads the body served for ``kind``; return what it returned."""
     if kind == "answer":
-        return await caller.generate()
+        return await _generate(caller)
     if kind == "health":
         return await caller.health()
     if kind == "input":
-        return await caller.edit(RESULT_URL)
-    response = await caller.generate()
+        return await caller.edit(PROMPT, RESULT_URL)
+    response = await _generate(caller)
     if kind == "download":
         return await caller.download(response.data[0])
     return await caller.save(response, out)
@@ -405,16 +234,16 @@ def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def _serve(kind: str, stub: Stub, reply: Reply) -> None:
-    """``reply`` where ``kind`` reads it; every other route answers as ClawRouter would."""
+def _serve(kind: str, stub: FakeClawRouter, answer: Answer) -> None:
+    """``answer`` where ``kind`` reads it; every other route answers as ClawRouter would."""
     stub.on("POST", GENERATIONS, GOOD_ANSWER)
     stub.on("POST", IMAGE2IMAGE, GOOD_ANSWER)
     stub.on("GET", HEALTH, GOOD_HEALTH)
     stub.on("GET", RESULT_PATH, GOOD_IMAGE)
-    stub.on(*KIND[kind].served_at, reply)
+    stub.on(*KIND[kind].served_at, answer)
 
 
-async def _refused(kind: str, caller: Caller, stub: Stub, out: Path) -> str:
+async def _refused(kind: str, caller: Twin, stub: FakeClawRouter, out: Path) -> str:
     """Read ``kind``'s body, check the typed refusal, and return the message that explains it."""
     expected = KIND[kind]
     with pytest.raises(ClawRouterError) as caught:
@@ -433,7 +262,7 @@ async def _refused(kind: str, caller: Caller, stub: Stub, out: Path) -> str:
         err = err.__cause__
     assert expected.says in err.message
     if kind == "input":
-        assert stub.seen("POST") == [], "an input that was refused must not be paid for"
+        assert stub.sent("POST") == [], "an input that was refused must not be paid for"
         assert caller.client.spent_usd == 0
     if kind == "answer":
         assert caller.client.spent_usd > 0
@@ -478,11 +307,11 @@ def test_the_bombs_are_small_and_inflate(encoding: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("encoding", ENCODINGS)
 async def test_compressed_body_is_refused_before_decoding(
-    encoding: str, kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    encoding: str, kind: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
     """A compression bomb in any body is refused, typed, naming its encoding, with memory flat."""
     raw = bomb(encoding)
-    _serve(kind, stub, Reply(200, (*PNG_TYPE, ("Content-Encoding", encoding)), raw))
+    _serve(kind, stub, reply(raw, 200, (*PNG_TYPE, ("Content-Encoding", encoding))))
     with _memory_stays_flat():
         message = await _refused(kind, caller, stub, tmp_path / "out")
     assert f"it sent a {encoding}-encoded body, which this client never asks for" in message
@@ -504,10 +333,14 @@ ENCODING_HEADERS: dict[str, tuple[tuple[str, str], ...]] = {
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("headers", ENCODING_HEADERS.values(), ids=ENCODING_HEADERS.keys())
 async def test_any_spelling_of_an_encoding_is_refused(
-    headers: tuple[tuple[str, str], ...], kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    headers: tuple[tuple[str, str], ...],
+    kind: str,
+    caller: Twin,
+    stub: FakeClawRouter,
+    tmp_path: Path,
 ) -> None:
     """Content-Encoding in any case, padding, list or repetition, unless only identity, is refused."""
-    _serve(kind, stub, Reply(200, (*PNG_TYPE, *headers), bomb("gzip")))
+    _serve(kind, stub, reply(bomb("gzip"), 200, (*PNG_TYPE, *headers)))
     with _memory_stays_flat():
         message = await _refused(kind, caller, stub, tmp_path / "out")
     assert "-encoded body, which this client never asks for" in message
@@ -524,11 +357,17 @@ IDENTITY_HEADERS: dict[str, tuple[tuple[str, str], ...]] = {
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("headers", IDENTITY_HEADERS.values(), ids=IDENTITY_HEADERS.keys())
 async def test_identity_bodies_are_read(
-    headers: tuple[tuple[str, str], ...], kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    headers: tuple[tuple[str, str], ...],
+    kind: str,
+    caller: Twin,
+    stub: FakeClawRouter,
+    tmp_path: Path,
 ) -> None:
     """The same routes answering without an encoding, or with identity, are read as usual."""
-    good = {"answer": GOOD_ANSWER, "health": GOOD_HEALTH}.get(kind, GOOD_IMAGE)
-    _serve(kind, stub, Reply(good.status, (*good.headers, *headers), good.body))
+    good_type, good = {"answer": (JSON_TYPE, ANSWER), "health": (JSON_TYPE, HEALTH_OK)}.get(
+        kind, (PNG_TYPE, PNG)
+    )
+    _serve(kind, stub, reply(good, 200, (*good_type, *headers)))
     result = await _read(kind, caller, stub, tmp_path / "out")
     if kind in ("answer", "input"):
         assert isinstance(result, ImageResponse)
@@ -543,16 +382,18 @@ async def test_identity_bodies_are_read(
         assert [path.read_bytes() for path in result] == [PNG]
 
 
-async def test_every_request_asks_for_identity(caller: Caller, stub: Stub, tmp_path: Path) -> None:
+async def test_every_request_asks_for_identity(
+    caller: Twin, stub: FakeClawRouter, tmp_path: Path
+) -> None:
     """Every request (paid POSTs, health, results, inputs) says Accept-Encoding: identity."""
     _serve("answer", stub, GOOD_ANSWER)
-    response = await caller.generate()
+    response = await _generate(caller)
     await caller.download(response.data[0])
     await caller.save(response, tmp_path)
     await caller.health()
-    await caller.edit(RESULT_URL)
-    seen = stub.seen()
-    assert [(s.method, s.path) for s in seen] == [
+    await caller.edit(PROMPT, RESULT_URL)
+    seen = stub.sent(None)
+    assert [(s.method, s.url.path) for s in seen] == [
         ("POST", GENERATIONS),
         ("GET", RESULT_PATH),
         ("GET", RESULT_PATH),
@@ -565,19 +406,24 @@ async def test_every_request_asks_for_identity(caller: Caller, stub: Stub, tmp_p
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_an_injected_client_asking_for_gzip_still_gets_identity_only(
-    mode: Mode, kind: str, stub: Stub, tmp_path: Path
+    mode: Mode,
+    kind: str,
+    stub: FakeClawRouter,
+    make_twin: MakeTwin,
+    loopback: str,
+    tmp_path: Path,
 ) -> None:
     """An injected httpx client (whose defaults ask for gzip) sends identity and refuses a bomb."""
-    injected = _injected(mode, stub.base_url)
-    assert injected.http is not None
-    assert "gzip" in injected.http.headers["accept-encoding"]
-    _serve(kind, stub, Reply(200, (*PNG_TYPE, ("Content-Encoding", "gzip")), bomb("gzip")))
+    injected = _injected(mode, make_twin, loopback)
+    assert injected.http_client is not None
+    assert "gzip" in injected.http_client.headers["accept-encoding"]
+    _serve(kind, stub, reply(bomb("gzip"), 200, (*PNG_TYPE, ("Content-Encoding", "gzip"))))
     try:
         with _memory_stays_flat():
             await _refused(kind, injected, stub, tmp_path / "out")
     finally:
         await injected.close()
-    assert {s.headers.get("accept-encoding") for s in stub.seen()} == {"identity"}
+    assert {s.headers.get("accept-encoding") for s in stub.sent(None)} == {"identity"}
 
 
 # -- oversized bodies, counted as they arrive ------------------------------------------------
@@ -607,11 +453,11 @@ def small_caps(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("small_caps")
 @pytest.mark.parametrize("kind", KINDS)
 async def test_oversized_identity_body_is_refused_at_the_cap(
-    kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    kind: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
     """A 32 MB identity body is refused once its cap is passed, without reading the rest."""
     chunk = PNG_HEAD + bytes(MB - len(PNG_HEAD))
-    _serve(kind, stub, Reply(200, PNG_TYPE, chunk, repeat=32))
+    _serve(kind, stub, reply(chunk, 200, PNG_TYPE, repeat=32))
     expected = KIND[kind]
     with _memory_stays_flat(MAX_OVERSIZE_PEAK), pytest.raises(ClawRouterError) as caught:
         await _read(kind, caller, stub, tmp_path / "out")
@@ -621,19 +467,19 @@ async def test_oversized_identity_body_is_refused_at_the_cap(
     message = err.message if kind != "save" else str(err.__cause__)
     assert OVER_CAP[kind] in message
     if kind == "input":
-        assert stub.seen("POST") == []
+        assert stub.sent("POST") == []
 
 
 @pytest.mark.usefixtures("small_caps")
-async def test_the_answer_cap_grows_with_n(caller: Caller, stub: Stub) -> None:
+async def test_the_answer_cap_grows_with_n(caller: Twin, stub: FakeClawRouter) -> None:
     """An answer too big for one image is refused for n=1 and read for n=2 (cap n x per-image + overhead)."""
     body = _answer(RESULT_URL, RESULT_URL, padding="x" * (1_450_000))
     assert 1_310_720 < len(body) < 1_572_864
-    stub.on("POST", GENERATIONS, Reply(200, JSON_TYPE, body))
-    response = await caller.generate(n=2)
+    stub.on("POST", GENERATIONS, reply(body, 200, JSON_TYPE))
+    response = await _generate(caller, n=2)
     assert response.urls == [RESULT_URL, RESULT_URL]
     with pytest.raises(ResponseValidationError, match="larger than 1,310,720 bytes") as caught:
-        await caller.generate(n=1)
+        await _generate(caller, n=1)
     assert caught.value.may_have_been_paid
 
 
@@ -641,12 +487,13 @@ async def test_the_answer_cap_grows_with_n(caller: Caller, stub: Stub) -> None:
 
 SLOW_KINDS = ("download", "save", "input")
 # Four chunks of 256 KB or more: readings at 0 (start), 50, 100, 150 s pass the 120 s deadline.
-SLOW_BODY = Reply(200, PNG_TYPE, PNG_HEAD + bytes(4 * MB - len(PNG_HEAD)))
+SLOW_BYTES = PNG_HEAD + bytes(4 * MB - len(PNG_HEAD))
+SLOW_BODY = reply(SLOW_BYTES, 200, PNG_TYPE)
 
 
 @pytest.mark.parametrize("kind", SLOW_KINDS)
 async def test_a_download_past_the_deadline_is_refused(
-    kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    kind: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
     """A result or input arriving over more than DOWNLOAD_DEADLINE_SECONDS is refused mid-body."""
     _serve(kind, stub, SLOW_BODY)
@@ -659,7 +506,7 @@ async def test_a_download_past_the_deadline_is_refused(
 
 @pytest.mark.parametrize("kind", SLOW_KINDS)
 async def test_waiting_before_the_first_byte_counts_toward_the_deadline(
-    kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    kind: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
     """The deadline starts before the request is sent: the first chunk 121 s later is refused."""
     _serve(kind, stub, GOOD_IMAGE)
@@ -670,27 +517,27 @@ async def test_waiting_before_the_first_byte_counts_toward_the_deadline(
 
 @pytest.mark.parametrize("kind", SLOW_KINDS)
 async def test_a_download_within_the_deadline_is_read(
-    kind: str, caller: Caller, stub: Stub, tmp_path: Path
+    kind: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
     """The same body arriving a second per chunk is read whole."""
     _serve(kind, stub, SLOW_BODY)
     caller.client._clock = FakeClock(step=1.0)
     result = await _read(kind, caller, stub, tmp_path / "out")
     if kind == "download":
-        assert result == SLOW_BODY.body
+        assert result == SLOW_BYTES
     elif kind == "save":
         assert isinstance(result, list)
-        assert [path.read_bytes() for path in result] == [SLOW_BODY.body]
+        assert [path.read_bytes() for path in result] == [SLOW_BYTES]
     else:
         assert isinstance(result, ImageResponse)
-        assert len(stub.seen("POST", IMAGE2IMAGE)) == 1
+        assert len(stub.sent("POST", IMAGE2IMAGE)) == 1
 
 
-async def test_the_paid_answer_has_no_deadline(caller: Caller, stub: Stub) -> None:
+async def test_the_paid_answer_has_no_deadline(caller: Twin, stub: FakeClawRouter) -> None:
     """The paid POST may legitimately take minutes: the download deadline never cuts it off."""
-    _serve("answer", stub, Reply(200, JSON_TYPE, _answer(RESULT_URL, padding="x" * (2 * MB))))
+    _serve("answer", stub, reply(_answer(RESULT_URL, padding="x" * (2 * MB)), 200, JSON_TYPE))
     caller.client._clock = FakeClock(step=1000.0)
-    response = await caller.generate()
+    response = await _generate(caller)
     assert response.urls == [RESULT_URL]
 
 
@@ -757,14 +604,14 @@ NESTED: dict[str, tuple[str, str, int, bytes, type[ClawRouterError], bool]] = {
 async def test_deeply_nested_json_is_a_typed_error(
     name: str,
     case: tuple[str, str, int, bytes, type[ClawRouterError], bool],
-    caller: Caller,
-    stub: Stub,
+    caller: Twin,
+    stub: FakeClawRouter,
 ) -> None:
     """JSON nested a million levels deep raises the typed error of its route, never RecursionError."""
     method, path, status, body, error, paid = case
-    stub.on(method, path, Reply(status, JSON_TYPE, body))
+    stub.on(method, path, reply(body, status, JSON_TYPE))
     with pytest.raises(ClawRouterError) as caught:
-        await caller.read(path)
+        await (caller.health() if path == HEALTH else _generate(caller))
     err = caught.value
     assert isinstance(err, error), repr(err)
     assert err.may_have_been_paid is paid
@@ -789,7 +636,7 @@ BOUNDARY_DEPTHS = (500, 900, 950, 980, 990, 995, 1000, 1100)
 @pytest.mark.parametrize("depth", BOUNDARY_DEPTHS)
 @pytest.mark.parametrize("where", ["extra-field", "image-field", "error-details"])
 async def test_json_nested_near_the_recursion_limit_never_escapes(
-    where: str, depth: int, caller: Caller, stub: Stub
+    where: str, depth: int, caller: Twin, stub: FakeClawRouter
 ) -> None:
     """An answer nested near the recursion limit gives a response or a typed error, and both repr."""
     nested = "[" * depth + "]" * depth
@@ -802,8 +649,8 @@ async def test_json_nested_near_the_recursion_limit_never_escapes(
     else:
         text = f'{{"error":"Image generation failed","details":{nested}}}'
         status = 502
-    stub.on("POST", GENERATIONS, Reply(status, JSON_TYPE, text.encode()))
-    outcome = await _outcome(caller.generate())
+    stub.on("POST", GENERATIONS, reply(text.encode(), status, JSON_TYPE))
+    outcome = await _outcome(_generate(caller))
     if isinstance(outcome, ClawRouterError):
         assert outcome.may_have_been_paid
         assert len(repr(outcome)) < 2000
@@ -817,31 +664,36 @@ async def test_json_nested_near_the_recursion_limit_never_escapes(
 
 @pytest.mark.parametrize(("n", "sent"), [(1, 3), (2, 5), (3, 4)])
 async def test_more_images_than_asked_for_keeps_the_first_n(
-    n: int, sent: int, caller: Caller, stub: Stub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    n: int,
+    sent: int,
+    caller: Twin,
+    stub: FakeClawRouter,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An answer with more images than n keeps only the first n, and save() writes only those."""
     urls = [f"http://localhost:8402/images/extra-{i}.png" for i in range(sent)]
-    stub.on("POST", GENERATIONS, Reply(200, JSON_TYPE, _answer(*urls)))
+    stub.on("POST", GENERATIONS, reply(_answer(*urls), 200, JSON_TYPE))
     for url in urls:
         stub.on("GET", httpx.URL(url).path, GOOD_IMAGE)
     with caplog.at_level(logging.WARNING, logger="clawrouter_images"):
-        response = await caller.generate(n=n)
+        response = await _generate(caller, n=n)
     assert response.urls == urls[:n]
     assert f"answered {sent} images for n={n}" in caplog.text
     paths = await caller.save(response, tmp_path)
     assert len(paths) == n
     assert _names(tmp_path) == sorted(p.name for p in paths)
-    assert [s.path for s in stub.seen("GET")] == [httpx.URL(u).path for u in urls[:n]]
+    assert [s.url.path for s in stub.sent("GET")] == [httpx.URL(u).path for u in urls[:n]]
 
 
 @pytest.mark.parametrize("key", ["saved_paths", "_saved_paths"])
 async def test_saved_paths_never_come_from_the_wire(
-    key: str, caller: Caller, stub: Stub, tmp_path: Path
+    key: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
     """A ``saved_paths`` key in the answer is wire data: the preview reads only what save() wrote."""
     body = _answer(RESULT_URL, **{key: ["/etc/passwd", str(Path.home() / ".ssh" / "id_rsa")]})
-    _serve("answer", stub, Reply(200, JSON_TYPE, body))
-    response = await caller.generate()
+    _serve("answer", stub, reply(body, 200, JSON_TYPE))
+    response = await _generate(caller)
     assert response._saved == []
     assert "/etc/passwd" not in response._repr_html_()
     paths = await caller.save(response, tmp_path)
@@ -902,48 +754,50 @@ def test_repr_never_carries_image_bytes(make: Any) -> None:
 @pytest.mark.parametrize("route", ["generate", "edit"])
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_a_redirect_of_the_paid_post_says_redirect(
-    status: int, route: str, caller: Caller, stub: Stub
+    status: int, route: Route, caller: Twin, stub: FakeClawRouter, loopback: str
 ) -> None:
     """A redirect of the POST is an APIStatusError saying so, never followed and never 'not JSON'."""
     path = GENERATIONS if route == "generate" else IMAGE2IMAGE
-    moved = f"{stub.base_url}/moved{path}"
+    moved = f"{loopback}/moved{path}"
     headers = (("Location", moved), ("Content-Type", "text/html"))
-    stub.on("POST", path, Reply(status, headers, b"<html><body>Moved</body></html>"))
+    stub.on("POST", path, reply(b"<html><body>Moved</body></html>", status, headers))
     stub.on("POST", f"/moved{path}", GOOD_ANSWER)
     with pytest.raises(APIStatusError) as caught:
-        await caller.post(route)
+        await caller.call(route, PROMPT)
     err = caught.value
     assert err.status_code == status
     assert f"answered {status}, a redirect to {moved}" in err.message
     assert "not JSON" not in err.message
     assert not err.may_have_been_paid
     assert caller.client.spent_usd == 0
-    assert [s.path for s in stub.seen()] == [path]
+    assert [s.url.path for s in stub.sent(None)] == [path]
 
 
 @pytest.mark.parametrize("status", [307, 308])
-async def test_a_redirect_of_health_says_redirect(status: int, caller: Caller, stub: Stub) -> None:
+async def test_a_redirect_of_health_says_redirect(
+    status: int, caller: Twin, stub: FakeClawRouter
+) -> None:
     """A redirect of /health is an APIStatusError saying so, not a health that did not parse."""
-    stub.on("GET", HEALTH, Reply(status, (("Location", "http://example.com/health"),)))
+    stub.on("GET", HEALTH, reply(b"", status, (("Location", "http://example.com/health"),)))
     with pytest.raises(APIStatusError, match=f"answered {status}, a redirect"):
         await caller.health()
-    assert len(stub.seen()) == 1
+    assert len(stub.sent(None)) == 1
 
 
 @pytest.mark.parametrize("status", [307, 308])
 async def test_an_injected_client_that_follows_redirects_does_not_follow_the_paid_post(
-    mode: Mode, status: int, stub: Stub
+    mode: Mode, status: int, stub: FakeClawRouter, make_twin: MakeTwin, loopback: str
 ) -> None:
     """Even an injected client built with follow_redirects=True does not re-send the paid POST elsewhere."""
-    injected = _injected(mode, stub.base_url, follow_redirects=True)
-    stub.on("POST", GENERATIONS, Reply(status, (("Location", f"/moved{GENERATIONS}"),)))
+    injected = _injected(mode, make_twin, loopback, follow_redirects=True)
+    stub.on("POST", GENERATIONS, reply(b"", status, (("Location", f"/moved{GENERATIONS}"),)))
     stub.on("POST", f"/moved{GENERATIONS}", GOOD_ANSWER)
     try:
         with pytest.raises(APIStatusError, match="a redirect"):
-            await injected.generate()
+            await _generate(injected)
     finally:
         await injected.close()
-    assert [s.path for s in stub.seen()] == [GENERATIONS]
+    assert [s.url.path for s in stub.sent(None)] == [GENERATIONS]
 
 
 UNPAID_502: dict[str, tuple[str, bool]] = {
@@ -970,27 +824,29 @@ UNPAID_502: dict[str, tuple[str, bool]] = {
 @pytest.mark.parametrize("route", ["generate", "edit"])
 @pytest.mark.parametrize(("details", "paid"), UNPAID_502.values(), ids=UNPAID_502.keys())
 async def test_502_payment_challenges_clawrouter_could_not_use_are_not_paid(
-    details: str, paid: bool, route: str, caller: Caller, stub: Stub
+    details: str, paid: bool, route: Route, caller: Twin, stub: FakeClawRouter
 ) -> None:
     """A 502 whose details say ClawRouter never paid is unpaid (spent stays 0); 'fetch failed' stays possibly paid."""
     body: dict[str, str] = {"error": "Image generation failed"}
     if details:
         body["details"] = details
     path = GENERATIONS if route == "generate" else IMAGE2IMAGE
-    stub.on("POST", path, Reply(502, JSON_TYPE, json.dumps(body).encode()))
+    stub.on("POST", path, reply(json.dumps(body).encode(), 502, JSON_TYPE))
     with pytest.raises(UpstreamError) as caught:
-        await caller.post(route)
+        await caller.call(route, PROMPT)
     err = caught.value
     assert err.status_code == 502
     assert err.may_have_been_paid is paid
     assert (caller.client.spent_usd > 0) is paid
-    assert len(stub.seen("POST")) == 1  # a 502 is never re-sent
+    assert len(stub.sent("POST")) == 1  # a 502 is never re-sent
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
-async def test_a_health_error_is_never_marked_paid(status: int, caller: Caller, stub: Stub) -> None:
+async def test_a_health_error_is_never_marked_paid(
+    status: int, caller: Twin, stub: FakeClawRouter
+) -> None:
     """GET /health is free: its error answers never say the request may have been paid."""
-    stub.on("GET", HEALTH, Reply(status, JSON_TYPE, b'{"error":"boom"}'))
+    stub.on("GET", HEALTH, reply(b'{"error":"boom"}', status, JSON_TYPE))
     with pytest.raises(APIStatusError) as caught:
         await caller.health()
     assert not caught.value.may_have_been_paid
@@ -1011,26 +867,28 @@ INPUT_ROLES: dict[str, tuple[object, object]] = {
 @pytest.mark.parametrize("status", [404, 410, 403, 500, 503])
 @pytest.mark.parametrize("role", INPUT_ROLES)
 async def test_an_input_url_that_fails_says_input_image(
-    role: str, status: int, caller: Caller, stub: Stub
+    role: str, status: int, caller: Twin, stub: FakeClawRouter
 ) -> None:
     """An edit whose input URL answers an error says 'input image', never 'generate it again', and sends nothing."""
-    _serve("input", stub, Reply(status, JSON_TYPE, b'{"error":"Not found"}'))
+    _serve("input", stub, reply(b'{"error":"Not found"}', status, JSON_TYPE))
     stub.on("GET", "/images/photo.png", GOOD_IMAGE)
     image, mask = INPUT_ROLES[role]
     with pytest.raises(InputImageError) as caught:
-        await caller.edit(image, mask=mask)
+        await caller.edit(PROMPT, image, mask=mask)
     message = caught.value.message
     assert f"could not fetch input image {RESULT_URL}: it answered {status}" in message
     assert "generate it again" not in message
     assert "may have been paid" not in message
     assert not caught.value.may_have_been_paid
-    assert stub.seen("POST") == []
+    assert stub.sent("POST") == []
     assert caller.client.spent_usd == 0
 
 
-async def test_a_result_url_that_fails_says_generate_it_again(caller: Caller, stub: Stub) -> None:
+async def test_a_result_url_that_fails_says_generate_it_again(
+    caller: Twin, stub: FakeClawRouter
+) -> None:
     """The same 404 for a result (not an input) tells the user to generate it again."""
-    _serve("download", stub, Reply(404, JSON_TYPE, b'{"error":"Not found"}'))
-    response = await caller.generate()
+    _serve("download", stub, reply(b'{"error":"Not found"}', 404, JSON_TYPE))
+    response = await _generate(caller)
     with pytest.raises(ResponseValidationError, match="generate it again"):
         await caller.download(response.data[0])

@@ -43,7 +43,8 @@ from langchain_clawrouter import ClawRouterEditImage, ClawRouterGenerateImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Clients, Mode, Route, Served, Twin
+    from tests.reliability.conftest import Clients, Served
+    from tests.support.twin import Mode, Route, Twin
 
 # Where the emulator's result points for the "result host private" case (see refusing_port).
 UNREACHABLE_PORT = "{refusing_port}"

@@ -4,7 +4,7 @@ Prompts in any Unicode and up to past the length limit, sizes as arbitrary strin
 ``n``, model strings and their look-alikes, image inputs of random bytes, data URIs of any
 type, paths that do not exist, foreign URL schemes, and values of the wrong type: each
 call either succeeds or raises a ``ClawRouterError`` subclass with a bounded message, and
-when it is refused nothing is POSTed (the server is a recorder that would answer any
+when it is refused nothing is POSTed (the server is a fake that would answer any
 request with an image).  Both twins run every example; the tools of both frameworks
 turn every refusal into an error the agent reads.  A budget or cost cap that is not a
 number (NaN above all, which compares false with everything) is refused, never taken
@@ -37,14 +37,15 @@ from langchain_clawrouter import ClawRouterEditImage, ClawRouterGenerateImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Clients, Recorder
+    from tests.reliability.conftest import Clients
+    from tests.support.server import FakeClawRouter
 
 # Enough to show the first words of what was wrong, never a whole input or body.
 MAX_MESSAGE_CHARS = 1000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 fuzz = settings(
-    # The fixtures hold a recorder and two clients; every example compares counts taken
+    # The fixtures hold a fake and two clients; every example compares counts taken
     # before and after it, so sharing them across examples is safe.
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     max_examples=120,
@@ -162,9 +163,9 @@ images = st.one_of(one_image, st.lists(one_image, max_size=6), st.tuples(one_ima
 masks = st.one_of(st.none(), one_image)
 
 
-def _check_outcome(error: ClawRouterError | None, recorder: Recorder, posts_before: int) -> None:
+def _check_outcome(error: ClawRouterError | None, fake: FakeClawRouter, posts_before: int) -> None:
     """A refusal sent nothing; a success sent exactly one well-formed POST."""
-    posts = [r for r in recorder.requests if r.method == "POST"][posts_before:]
+    posts = [r for r in fake.requests if r.method == "POST"][posts_before:]
     if error is None:
         (post,) = posts
         body = json.loads(post.content)
@@ -173,13 +174,13 @@ def _check_outcome(error: ClawRouterError | None, recorder: Recorder, posts_befo
     assert len(error.message) <= MAX_MESSAGE_CHARS, error.message[:200]
     assert error.message.strip()
     error.message.encode("utf-8")  # can be logged, printed and sent to an LLM
-    # The recorder answers every POST with an image, so any error is a refusal.
+    # The fake answers every POST with an image, so any error is a refusal.
     assert isinstance(error, (InvalidRequestError, BudgetExceededError)), repr(error)
     assert posts == []
 
 
-def _posts(recorder: Recorder) -> int:
-    return sum(1 for request in recorder.requests if request.method == "POST")
+def _posts(fake: FakeClawRouter) -> int:
+    return sum(1 for request in fake.requests if request.method == "POST")
 
 
 @fuzz
@@ -194,7 +195,7 @@ def _posts(recorder: Recorder) -> int:
 )
 async def test_generate_takes_anything(
     recorded_clients: Clients,
-    recorder: Recorder,
+    fake: FakeClawRouter,
     prompt: Any,
     model: Any,
     size: Any,
@@ -213,7 +214,7 @@ async def test_generate_takes_anything(
         "extra_body": extra_body,
     }
     for kind in ("sync", "async"):
-        before = _posts(recorder)
+        before = _posts(fake)
         error: ClawRouterError | None = None
         try:
             if kind == "sync":
@@ -222,14 +223,14 @@ async def test_generate_takes_anything(
                 await recorded_clients.aio.generate(prompt, **kwargs)
         except ClawRouterError as err:
             error = err
-        _check_outcome(error, recorder, before)
+        _check_outcome(error, fake, before)
 
 
 @fuzz
 @given(prompt=prompts, image=images, mask=masks, model=models, size=sizes, n=counts)
 async def test_edit_takes_anything(
     recorded_clients: Clients,
-    recorder: Recorder,
+    fake: FakeClawRouter,
     prompt: Any,
     image: Any,
     mask: Any,
@@ -243,7 +244,7 @@ async def test_edit_takes_anything(
         for item in (image, mask):  # file objects are read by the first call
             if isinstance(item, io.IOBase):
                 item.seek(0)
-        before = _posts(recorder)
+        before = _posts(fake)
         error: ClawRouterError | None = None
         try:
             if kind == "sync":
@@ -252,7 +253,7 @@ async def test_edit_takes_anything(
                 await recorded_clients.aio.edit(prompt, image, **kwargs)
         except ClawRouterError as err:
             error = err
-        _check_outcome(error, recorder, before)
+        _check_outcome(error, fake, before)
 
 
 EDITORS = sorted(model.alias for model in MODELS.values() if model.can_edit and model.available)
@@ -261,14 +262,14 @@ EDITORS = sorted(model.alias for model in MODELS.values() if model.can_edit and 
 @fuzz
 @given(image=images, mask=masks, model=st.sampled_from(EDITORS))
 async def test_edit_takes_any_image(
-    recorded_clients: Clients, recorder: Recorder, image: Any, mask: Any, model: str
+    recorded_clients: Clients, fake: FakeClawRouter, image: Any, mask: Any, model: str
 ) -> None:
     """edit() with valid arguments and any image or mask returns a result or raises a ClawRouterError."""
     for kind in ("sync", "async"):
         for item in (image, mask):
             if isinstance(item, io.IOBase):
                 item.seek(0)
-        before = _posts(recorder)
+        before = _posts(fake)
         error: ClawRouterError | None = None
         try:
             if kind == "sync":
@@ -277,7 +278,7 @@ async def test_edit_takes_any_image(
                 await recorded_clients.aio.edit("add a hat", image, mask=mask, model=model)
         except ClawRouterError as err:
             error = err
-        _check_outcome(error, recorder, before)
+        _check_outcome(error, fake, before)
 
 
 tool_strings = st.one_of(st.text(max_size=40), long_text, st.sampled_from(NAMES), st.none())
@@ -306,7 +307,7 @@ tool_args = st.fixed_dictionaries(
 @fuzz
 @given(args=tool_args, editing=st.booleans())
 async def test_tools_answer_anything_with_a_readable_error(
-    recorded_clients: Clients, recorder: Recorder, args: dict[str, Any], editing: bool
+    recorded_clients: Clients, fake: FakeClawRouter, args: dict[str, Any], editing: bool
 ) -> None:
     """Both frameworks' tools turn any arguments into a result or an error the agent reads, sending nothing if refused."""
     sync, aio = recorded_clients.sync, recorded_clients.aio
@@ -315,7 +316,7 @@ async def test_tools_answer_anything_with_a_readable_error(
     )
     call = {"name": tool.name, "args": args, "id": "fuzz", "type": "tool_call"}
     for run in ("invoke", "ainvoke"):
-        before = _posts(recorder)
+        before = _posts(fake)
         message = tool.invoke(call) if run == "invoke" else await tool.ainvoke(call)
         assert isinstance(message, ToolMessage)
         assert isinstance(message.content, str)
@@ -323,13 +324,13 @@ async def test_tools_answer_anything_with_a_readable_error(
             assert message.content.strip()
             message.content.encode("utf-8")
             assert len(message.content) <= MAX_MESSAGE_CHARS, message.content[:200]
-            assert _posts(recorder) == before
+            assert _posts(fake) == before
         else:
-            assert _posts(recorder) == before + 1
+            assert _posts(fake) == before + 1
 
     spec = ClawRouterImageToolSpec(client=sync, async_client=aio)
     (function_tool,) = spec.to_tool_list(["edit_image" if editing else "generate_image"])
-    before = _posts(recorder)
+    before = _posts(fake)
     output = await acall_tool(function_tool, args)
     expected = {"prompt", "image"} if editing else {"prompt"}
     accepted = {"prompt", "model", "size", "n"} | ({"image", "mask"} if editing else set())
@@ -341,9 +342,9 @@ async def test_tools_answer_anything_with_a_readable_error(
             python_refuses and isinstance(output.exception, TypeError)
         ), repr(output.exception)
         assert len(str(output.exception)) <= MAX_MESSAGE_CHARS
-        assert _posts(recorder) == before
+        assert _posts(fake) == before
     else:
-        assert _posts(recorder) == before + 1
+        assert _posts(fake) == before + 1
 
 
 NOT_A_CAP = [math.nan, -math.inf, "0.10", b"1", [1], True]
@@ -358,10 +359,10 @@ def test_a_client_cap_that_is_not_a_number_is_refused(name: str, value: object) 
 
 
 @pytest.mark.parametrize("value", NOT_A_CAP)
-def test_a_call_cap_that_is_not_a_number_is_refused(value: object, recorder: Recorder) -> None:
+def test_a_call_cap_that_is_not_a_number_is_refused(value: object, fake: FakeClawRouter) -> None:
     """A NaN or non-number max_cost_usd on a call is refused before sending, never taken for no cap."""
-    with httpx.Client(transport=recorder.transport()) as http:
-        client = ImageClient(recorder.base_url, http_client=http)
+    with httpx.Client(transport=fake.transport()) as http:
+        client = ImageClient(fake.base_url, http_client=http)
         with pytest.raises(InvalidRequestError, match="max_cost_usd"):
             client.generate("a fox", max_cost_usd=value)  # type: ignore[arg-type]
-    assert recorder.requests == []
+    assert fake.requests == []

@@ -31,7 +31,8 @@ from langchain_clawrouter import ClawRouterEditImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Clients, Recorder
+    from tests.reliability.conftest import Clients
+    from tests.support.server import FakeClawRouter
 
 T = TypeVar("T")
 
@@ -301,7 +302,7 @@ def test_hostile_local_input_is_refused(
     outside: Path,
     uploads: Path,
     recorded_clients: Clients,
-    recorder: Recorder,
+    fake: FakeClawRouter,
 ) -> None:
     """A hostile local input is refused with a clear message, without blocking, reading or sending."""
     case = HOSTILE[name]
@@ -315,24 +316,24 @@ def test_hostile_local_input_is_refused(
     assert raised in ("InputImageError", "error"), (raised, message)
     assert re.search(expected, message), message
     assert len(message) < 600
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize("way", CLIENT_WAYS + TOOL_WAYS)
 @pytest.mark.parametrize("name", list(URLS))
 def test_foreign_url_is_refused(
-    name: str, way: str, uploads: Path, recorded_clients: Clients, recorder: Recorder
+    name: str, way: str, uploads: Path, recorded_clients: Clients, fake: FakeClawRouter
 ) -> None:
     """Only http(s) URLs and image data URIs are taken: any other scheme is refused, nothing sent."""
     image, client_says, tools_say = URLS[name]
     raised, message = _bounded(_attempt(way, recorded_clients, uploads, image), [])
     assert raised in ("InputImageError", "error"), (raised, message)
     assert re.search(client_says if way in CLIENT_WAYS else tools_say, message), message
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 def test_endless_file_object_is_read_only_to_the_cap(
-    recorded_clients: Clients, recorder: Recorder
+    recorded_clients: Clients, fake: FakeClawRouter
 ) -> None:
     """An open /dev/zero handed over as a file object is read up to the cap plus one byte, then refused."""
     cap = 50 * 1024 * 1024
@@ -355,11 +356,11 @@ def test_endless_file_object_is_read_only_to_the_cap(
     finally:
         endless.handle.close()
     assert endless.total <= cap + 1
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 def test_fifo_as_a_path_object_does_not_block(
-    tmp_path: Path, recorded_clients: Clients, recorder: Recorder
+    tmp_path: Path, recorded_clients: Clients, fake: FakeClawRouter
 ) -> None:
     """A FIFO passed as a Path (not a str) is refused at once too."""
     os.mkfifo(tmp_path / "pipe.png")
@@ -374,4 +375,4 @@ def test_fifo_as_a_path_object_does_not_block(
     raised, message = _bounded(attempt, [tmp_path / "pipe.png"])
     assert raised == "InputImageError"
     assert re.search(NOT_REGULAR, message)
-    assert recorder.requests == []
+    assert fake.requests == []

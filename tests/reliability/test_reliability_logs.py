@@ -1,7 +1,7 @@
 """No leaks in logs and error messages: no image bytes, no whole data URIs, no huge bodies.
 
 Calls fail against the emulator on a real socket with megabyte error bodies (JSON and
-plain text, some echoing the input image as a data URI), against a recorder whose answers
+plain text, some echoing the input image as a data URI), against a fake whose answers
 hold base64 images, and with data URI inputs; every record of the ``clawrouter_images``
 loggers (DEBUG and up) and every error message must stay short, quote at most a few
 hundred characters of a body, and hold no run of base64 long enough to be image data.
@@ -10,7 +10,6 @@ hundred characters of a body, and hold no run of base64 long enough to be image 
 from __future__ import annotations
 
 import base64
-import io
 import logging
 import os
 import re
@@ -18,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from PIL import Image
+from tests.support.png import png_bytes
 
 from clawrouter_images import ClawRouterError, ImageClient
 from clawrouter_images.emulator import Fault
 
 if TYPE_CHECKING:
-    from tests.reliability.conftest import Served, Twin
+    from tests.reliability.conftest import Served
+    from tests.support.server import FakeClawRouter
+    from tests.support.twin import Twin
 
 MEGABYTE = 1024 * 1024
 MAX_MESSAGE_CHARS = 1000
@@ -33,14 +34,8 @@ MAX_QUOTED_RUN = 320
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{100,}")
 
 
-def _noise_png() -> bytes:
-    """A real PNG of about 1 MB that does not compress (random pixels)."""
-    out = io.BytesIO()
-    Image.frombytes("RGB", (600, 600), os.urandom(600 * 600 * 3)).save(out, format="PNG")
-    return out.getvalue()
-
-
-NOISE = _noise_png()
+# A real PNG of about 1 MB that does not compress (random pixels).
+NOISE = png_bytes(600, 600, noise=True)
 NOISE_URI = "data:image/png;base64," + base64.b64encode(NOISE).decode()
 
 
@@ -149,18 +144,18 @@ def _generate_and_download(client: ImageClient) -> bytes:
     ids=["400-echoes-a-data-uri", "404-html", "504-nested-message", "200-no-data", "200-bad-b64"],
 )
 def test_error_answers_from_any_server_are_quoted_briefly(
-    status: int, body: object, caplog: pytest.LogCaptureFixture
+    status: int, body: object, caplog: pytest.LogCaptureFixture, fake: FakeClawRouter
 ) -> None:
     """Whatever a server (or a proxy in front of it) answers, the message quotes little of it."""
     caplog.set_level(logging.DEBUG, logger="clawrouter_images")
     text = body if isinstance(body, str) else repr(body)
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        if isinstance(body, str):
-            return httpx.Response(status, text=body)
-        return httpx.Response(status, json=body)
-
-    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+    fake.otherwise = (
+        fake.text(body, status, {"content-type": "text/plain; charset=utf-8"})
+        if isinstance(body, str)
+        else fake.json(body, status)
+    )
+    with httpx.Client(transport=fake.transport()) as http:
         client = ImageClient("http://127.0.0.1:8402", http_client=http, max_retries=0)
         with pytest.raises(ClawRouterError) as caught:
             _generate_and_download(client)

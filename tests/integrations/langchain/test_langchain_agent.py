@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from langchain_core.messages import BaseMessage, ToolMessage
+from tests.support.png import png_bytes
 
 from clawrouter_images.agent_tools import ImageToolResult
 from langchain_clawrouter import ClawRouterImageToolkit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
-    from tests.integrations.langchain.conftest import FakeClawRouter, RunAgent
+    from tests.integrations.langchain.conftest import RunAgent
+    from tests.support.server import FakeClawRouter
 
 PAYMENT_REJECTED = {
     "error": "Payment verification failed",
@@ -59,8 +60,8 @@ async def test_draw_a_cyberpunk_city(
         ],
     )
     [post] = fake.posts
-    assert post.path == "/v1/images/generations"
-    assert post.json == {
+    assert post.url.path == "/v1/images/generations"
+    assert fake.body() == {
         "model": "google/nano-banana",
         "prompt": "a cyberpunk city at night",
         "size": "1024x1024",
@@ -91,9 +92,9 @@ async def test_high_res_samurai_portrait(
         [{"name": "generate_image", "args": args}],
     )
     [post] = fake.posts
-    assert post.path == "/v1/images/generations"
-    assert post.json["model"] == "google/nano-banana-pro"
-    assert post.json["size"] == "1024x1792"
+    assert post.url.path == "/v1/images/generations"
+    assert fake.body()["model"] == "google/nano-banana-pro"
+    assert fake.body()["size"] == "1024x1792"
     result = _only_result(messages)
     assert result.status == "success"
     assert "google/nano-banana-pro at 1024x1792" in result.content
@@ -114,10 +115,10 @@ async def test_edit_a_photo_from_a_url(
         [{"name": "edit_image", "args": args}],
     )
     edit = fake.posts[-1]
-    assert edit.path == "/v1/images/image2image"
-    assert edit.json["model"] == "openai/gpt-image-1"
-    assert edit.json["prompt"] == "add a warm sunset background"
-    assert edit.image_bytes() == fake.image(earlier)
+    assert edit.url.path == "/v1/images/image2image"
+    assert fake.body()["model"] == "openai/gpt-image-1"
+    assert fake.body()["prompt"] == "add a warm sunset background"
+    assert fake.sent_image() == fake.image(earlier)
     result = _only_result(messages)
     assert result.status == "success"
     [url] = result.artifact["urls"]
@@ -130,11 +131,10 @@ async def test_change_the_background_of_a_local_image(
     settings: dict[str, Any],
     uploads: Path,
     saved: Path,
-    png: Callable[[int], bytes],
 ) -> None:
     """ "Change the background in my image to a beach" edits the attached local file."""
     photo = uploads / "holiday.png"
-    photo.write_bytes(png(7))
+    photo.write_bytes(png_bytes(seed=7))
     tools = ClawRouterImageToolkit(**settings).get_tools()
     args = {"prompt": "replace the background with a sunny beach", "image": str(photo)}
     messages = await run_agent(
@@ -143,9 +143,9 @@ async def test_change_the_background_of_a_local_image(
         [{"name": "edit_image", "args": args}],
     )
     [post] = fake.posts
-    assert post.path == "/v1/images/image2image"
-    assert post.json["model"] == "openai/gpt-image-1"
-    assert post.image_bytes() == png(7)
+    assert post.url.path == "/v1/images/image2image"
+    assert fake.body()["model"] == "openai/gpt-image-1"
+    assert fake.sent_image() == png_bytes(seed=7)
     result = _only_result(messages)
     assert result.status == "success"
     [url] = result.artifact["urls"]
@@ -171,7 +171,7 @@ async def test_payment_rejected_is_read_by_the_agent(
     run_agent: RunAgent, fake: FakeClawRouter, settings: dict[str, Any], saved: Path
 ) -> None:
     """A 402 reaches the agent as an error saying to fund the wallet; nothing is saved."""
-    fake.fail_next(402, PAYMENT_REJECTED)
+    fake.fail(402, PAYMENT_REJECTED, times=1)
     tools = ClawRouterImageToolkit(**settings).get_tools()
     messages = await run_agent(
         tools, "Draw me a cat", [{"name": "generate_image", "args": {"prompt": "a cat"}}]
@@ -194,7 +194,7 @@ async def test_unknown_model_is_read_by_the_agent(
     assert result.status == "error"
     assert "model: Input should be 'nano-banana', 'banana-pro'" in result.content
     assert "(got 'dall-e-9')" in result.content
-    assert fake.received == []
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "{uploads}/../secret.png"])
@@ -203,25 +203,24 @@ async def test_path_outside_the_allowed_folders_is_read_by_the_agent(
     fake: FakeClawRouter,
     settings: dict[str, Any],
     uploads: Path,
-    png: Callable[[int], bytes],
     path: str,
 ) -> None:
     """An image path outside allowed_dirs is refused to the agent before any request."""
-    (uploads.parent / "secret.png").write_bytes(png(3))
+    (uploads.parent / "secret.png").write_bytes(png_bytes(seed=3))
     tools = ClawRouterImageToolkit(**settings).get_tools()
     args = {"prompt": "make it brighter", "image": path.format(uploads=uploads)}
     messages = await run_agent(tools, "Brighten my photo", [{"name": "edit_image", "args": args}])
     result = _only_result(messages)
     assert result.status == "error"
     assert "outside the folders this tool may read" in result.content
-    assert fake.received == []
+    assert fake.requests == []
 
 
 async def test_several_calls_in_one_turn(
     run_agent: RunAgent, fake: FakeClawRouter, settings: dict[str, Any], saved: Path
 ) -> None:
     """Two tool calls in one turn both run, and a failing one does not stop the other."""
-    fake.fail_next(402, PAYMENT_REJECTED)
+    fake.fail(402, PAYMENT_REJECTED, times=1)
     tools = ClawRouterImageToolkit(**settings).get_tools()
     messages = await run_agent(
         tools,

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from langchain_core.messages import ToolMessage
 from PIL import Image
+from tests.support.png import png_bytes
 
 from clawrouter_images import AsyncImageClient, ImageClient
 from clawrouter_images.emulator import Emulator
 from langchain_clawrouter import ClawRouterImageToolkit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from langchain_core.messages import BaseMessage
@@ -115,11 +115,10 @@ async def test_change_the_background_of_a_local_image(
     toolkit: ClawRouterImageToolkit,
     uploads: Path,
     saved: Path,
-    png: Callable[[int], bytes],
 ) -> None:
     """A local file in the allowed folder is edited."""
     photo = uploads / "holiday.png"
-    photo.write_bytes(png(7))
+    photo.write_bytes(png_bytes(seed=7))
     args = {"prompt": "replace the background with a beach", "image": str(photo)}
     messages = await run_agent(
         toolkit.get_tools(), "Change the background in my image to a beach", _edit(args)

@@ -15,7 +15,7 @@ from langchain_tests.unit_tests import ToolsUnitTests
 from langchain_clawrouter import ClawRouterEditImage, ClawRouterGenerateImage
 
 if TYPE_CHECKING:
-    from tests.integrations.langchain.conftest import FakeClawRouter
+    from tests.support.server import FakeClawRouter
 
 ENV_BASE_URL = "http://127.0.0.1:18402"
 # An earlier result the fake serves, so the edit example needs nothing from the internet.

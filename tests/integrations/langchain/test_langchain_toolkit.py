@@ -13,7 +13,7 @@ from langchain_clawrouter import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.integrations.langchain.conftest import FakeClawRouter
+    from tests.support.server import FakeClawRouter
 
 
 def test_gives_both_tools() -> None:
@@ -61,7 +61,7 @@ def test_configuration_reaches_both_tools(
     assert "over max_cost_usd=$0.0500" in refused
     url = fake.serve("earlier.png")
     edit.invoke({"prompt": "add a sunset", "image": url})
-    assert [post.json["model"] for post in fake.posts] == ["openai/gpt-image-1"]
+    assert [body["model"] for body in fake.bodies()] == ["openai/gpt-image-1"]
     assert [path.parent for path in saved.iterdir()] == [saved]
 
 

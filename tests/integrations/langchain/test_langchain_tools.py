@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from langchain_core.tools import ToolException
 from pydantic import ValidationError
+from tests.support.png import png_bytes
 
 from clawrouter_images import ImageClient, PaymentRequiredError
 from clawrouter_images.agent_tools import (
@@ -20,9 +21,8 @@ from clawrouter_images.agent_tools import (
 from langchain_clawrouter import ClawRouterEditImage, ClawRouterGenerateImage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tests.integrations.langchain.conftest import Call, FakeClawRouter
+    from tests.integrations.langchain.conftest import Call
+    from tests.support.server import FakeClawRouter
 
 PAYMENT_REJECTED = {
     "error": "Payment verification failed",
@@ -152,7 +152,7 @@ async def test_text_never_carries_base64(
     text, image = message.content
     assert isinstance(text, dict)
     assert isinstance(image, dict)
-    [served] = fake.images.values()
+    [served] = fake.served.values()
     encoded = base64.b64encode(served).decode()
     assert encoded[:40] not in text["text"]
     assert "data:image" not in text["text"]
@@ -166,7 +166,7 @@ async def test_core_error_reaches_the_llm_as_an_error_message(
     call: Call, fake: FakeClawRouter, settings: dict[str, Any]
 ) -> None:
     """A 402 comes back as an error ToolMessage holding the core's message."""
-    fake.fail_next(402, PAYMENT_REJECTED)
+    fake.fail(402, PAYMENT_REJECTED, times=1)
     message = await call(ClawRouterGenerateImage(**settings), CITY)
     assert message.status == "error"
     assert isinstance(message.content, str)
@@ -187,7 +187,7 @@ def test_core_errors_raise_tool_exception_when_not_handled(
     fake: FakeClawRouter, settings: dict[str, Any]
 ) -> None:
     """With handle_tool_error=False the core error surfaces as ToolException, chained."""
-    fake.fail_next(402, PAYMENT_REJECTED)
+    fake.fail(402, PAYMENT_REJECTED, times=1)
     tool = ClawRouterGenerateImage(**settings, handle_tool_error=False)
     with pytest.raises(ToolException, match=r"^ClawRouter answered 402") as caught:
         tool.invoke(CITY)
@@ -219,7 +219,7 @@ async def test_invalid_arguments_are_explained(
     assert isinstance(message.content, str)
     assert message.content.startswith("Invalid arguments: ")
     assert expected in message.content
-    assert fake.received == []
+    assert fake.requests == []
 
 
 async def test_max_cost_refuses_before_sending(
@@ -230,17 +230,17 @@ async def test_max_cost_refuses_before_sending(
     message = await call(tool, {**CITY, "model": "banana-pro", "size": "4096x4096"})
     assert message.status == "error"
     assert "over max_cost_usd=$0.1000" in message.content
-    assert fake.received == []
+    assert fake.requests == []
 
 
 # -- the file policy ----------------------------------------------------------------------
 
 
 @pytest.fixture
-def outside_png(tmp_path: Path, png: Callable[[int], bytes]) -> Path:
+def outside_png(tmp_path: Path) -> Path:
     """A real image outside the allowed folder."""
     path = tmp_path / "private.png"
-    path.write_bytes(png(99))
+    path.write_bytes(png_bytes(seed=99))
     return path
 
 
@@ -275,7 +275,7 @@ async def test_paths_outside_the_allowed_folders_are_refused(
     assert "outside the folders this tool may read" in message.content
     assert "not found" not in message.content
     assert str(uploads) in message.content
-    assert fake.received == []
+    assert fake.requests == []
 
 
 async def test_mask_outside_the_allowed_folders_is_refused(
@@ -283,15 +283,14 @@ async def test_mask_outside_the_allowed_folders_is_refused(
     fake: FakeClawRouter,
     settings: dict[str, Any],
     uploads: Path,
-    png: Callable[[int], bytes],
 ) -> None:
     """The mask obeys the same policy as the image."""
-    (uploads / "photo.png").write_bytes(png(1))
+    (uploads / "photo.png").write_bytes(png_bytes(seed=1))
     args = {"prompt": "x", "image": str(uploads / "photo.png"), "mask": "/etc/passwd"}
     message = await call(ClawRouterEditImage(**settings), args)
     assert message.status == "error"
     assert "outside the folders this tool may read" in message.content
-    assert fake.received == []
+    assert fake.requests == []
 
 
 async def test_file_inside_an_allowed_folder_is_sent(
@@ -299,15 +298,14 @@ async def test_file_inside_an_allowed_folder_is_sent(
     fake: FakeClawRouter,
     settings: dict[str, Any],
     uploads: Path,
-    png: Callable[[int], bytes],
 ) -> None:
     """A local image inside allowed_dirs is read and sent as a data URI of its bytes."""
     photo = uploads / "me.png"
-    photo.write_bytes(png(42))
+    photo.write_bytes(png_bytes(seed=42))
     message = await call(ClawRouterEditImage(**settings), {"prompt": "x", "image": str(photo)})
     assert message.status == "success"
-    [sent] = fake.posts
-    assert sent.image_bytes() == png(42)
+    assert len(fake.posts) == 1
+    assert fake.sent_image() == png_bytes(seed=42)
 
 
 # -- clients ------------------------------------------------------------------------------
@@ -324,11 +322,9 @@ async def test_each_path_uses_its_own_client(fake: FakeClawRouter, refused: dict
     assert async_only.invoke(call_sync).status == "error"
 
 
-async def test_sync_and_async_give_the_same_result(
-    fake: FakeClawRouter, uploads: Path, png: Callable[[int], bytes]
-) -> None:
+async def test_sync_and_async_give_the_same_result(fake: FakeClawRouter, uploads: Path) -> None:
     """invoke and ainvoke of the same call send the same request and return the same text."""
-    (uploads / "me.png").write_bytes(png(5))
+    (uploads / "me.png").write_bytes(png_bytes(seed=5))
     args = {"prompt": "a beach", "image": str(uploads / "me.png"), "size": "1536x1024"}
     tool_call = {"name": "edit_image", "args": args, "id": "1", "type": "tool_call"}
     sync_fake, async_fake = type(fake)(), type(fake)()
@@ -338,8 +334,8 @@ async def test_sync_and_async_give_the_same_result(
     sync_message = tool.invoke(tool_call)
     async_message = await tool.ainvoke(tool_call)
     assert sync_message.content == async_message.content
-    assert sync_fake.received == async_fake.received
-    assert sync_fake.posts[0].json["model"] == "openai/gpt-image-1"
+    assert sync_fake.seen() == async_fake.seen()
+    assert sync_fake.body(0)["model"] == "openai/gpt-image-1"
 
 
 def test_sync_client_is_built_from_the_environment(
@@ -350,7 +346,7 @@ def test_sync_client_is_built_from_the_environment(
     tool = ClawRouterGenerateImage()
     assert tool.base_url == loopback
     assert tool.invoke(CITY).startswith("1 image from google/nano-banana")
-    assert [r.path for r in fake.posts] == ["/v1/images/generations"]
+    assert [r.url.path for r in fake.posts] == ["/v1/images/generations"]
 
 
 async def test_async_client_is_built_from_the_environment(
@@ -360,7 +356,7 @@ async def test_async_client_is_built_from_the_environment(
     monkeypatch.setenv("CLAWROUTER_BASE_URL", loopback)
     tool = ClawRouterGenerateImage()
     assert (await tool.ainvoke(CITY)).startswith("1 image from google/nano-banana")
-    assert [r.path for r in fake.posts] == ["/v1/images/generations"]
+    assert [r.url.path for r in fake.posts] == ["/v1/images/generations"]
 
 
 async def test_one_injected_client_locates_clawrouter_for_the_other(
@@ -370,7 +366,7 @@ async def test_one_injected_client_locates_clawrouter_for_the_other(
     tool = ClawRouterGenerateImage(client=ImageClient(loopback, max_retries=0))
     assert tool.base_url == loopback
     assert (await tool.ainvoke(CITY)).startswith("1 image from google/nano-banana")
-    assert [r.path for r in fake.posts] == ["/v1/images/generations"]
+    assert [r.url.path for r in fake.posts] == ["/v1/images/generations"]
 
 
 def _bytes_at(path: str) -> bytes:

@@ -16,11 +16,13 @@ import pytest
 from llama_index.core.agent.workflow import AgentOutput, FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.llms.mock import MockFunctionCallingLLM
+from tests.support.png import png_bytes
 
 from clawrouter_images.agent_tools import ImageToolResult
 
 if TYPE_CHECKING:
-    from tests.integrations.llama_index.conftest import FakeClawRouter, SpecFactory
+    from tests.integrations.llama_index.conftest import SpecFactory
+    from tests.support.server import FakeClawRouter
 
 SEEDED_PORTRAIT = "portrait.png"
 
@@ -122,8 +124,8 @@ async def test_brief_example_end_to_end(
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     attached = uploads / "me.png"
-    attached.write_bytes(fake.png(900))
-    url = fake.add_image(SEEDED_PORTRAIT, fake.png(800))
+    attached.write_bytes(png_bytes(seed=900))
+    url = fake.serve(SEEDED_PORTRAIT, png_bytes(seed=800))
     fill = {"{url}": url, "{file}": str(attached)}
     request = example.request.replace("{url}", url)
     arguments = {key: fill.get(value, value) for key, value in example.arguments.items()}
@@ -135,9 +137,9 @@ async def test_brief_example_end_to_end(
     )
 
     (post,) = fake.posts
-    assert post.path == example.route
-    assert post.body is not None
-    sent = {key: post.body[key] for key in ("model", "size", "n", "prompt")}
+    body = fake.body()
+    assert post.url.path == example.route
+    sent = {key: body[key] for key in ("model", "size", "n", "prompt")}
     assert sent == {
         "model": example.model,
         "size": example.size,
@@ -145,16 +147,16 @@ async def test_brief_example_end_to_end(
         "prompt": arguments["prompt"],
     }
     if example.image == "url":
-        assert post.body["image"] == fake.data_uri(fake.png(800))
+        assert body["image"] == fake.data_uri(png_bytes(seed=800))
     elif example.image == "file":
-        assert post.body["image"] == fake.data_uri(fake.png(900))
+        assert body["image"] == fake.data_uri(png_bytes(seed=900))
     else:
-        assert "image" not in post.body
+        assert "image" not in body
     assert not result.tool_output.is_error
     artifact: ImageToolResult = result.tool_output.raw_output
     (saved,) = map(Path, artifact["saved_paths"])
     assert saved.parent == tmp_path / "saved"
-    assert saved.read_bytes() == fake.images["1.png"]
+    assert saved.read_bytes() == fake.served["1.png"]
     assert "](http://localhost:8402/images/1.png)" in answer
 
 

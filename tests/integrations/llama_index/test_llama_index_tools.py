@@ -13,6 +13,7 @@ from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.tools import FunctionTool, ToolOutput
 from llama_index.core.tools.calling import acall_tool, call_tool
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
+from tests.support.png import png_bytes
 
 import llama_index.tools.clawrouter
 from clawrouter_images import (
@@ -35,7 +36,8 @@ from clawrouter_images.agent_tools import (
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
-    from tests.integrations.llama_index.conftest import FakeClawRouter, SpecFactory
+    from tests.integrations.llama_index.conftest import SpecFactory
+    from tests.support.server import FakeClawRouter
 
 INTEGRATIONS = Path(__file__).resolve().parents[3] / "integrations"
 
@@ -174,7 +176,7 @@ def test_sync_call_returns_text_and_raw_result(
     assert "![a cyberpunk city at night](http://localhost:8402/images/1.png)" in output.content
     assert "google/nano-banana" in output.content
     assert _artifact(output)["urls"] == ["http://localhost:8402/images/1.png"]
-    assert fake.posts[0].body == {
+    assert fake.body(0) == {
         "model": "google/nano-banana",
         "prompt": "a cyberpunk city at night",
         "size": "1024x1024",
@@ -190,8 +192,7 @@ async def test_async_call_uses_the_async_client(
     output = await tool.acall(prompt="a samurai", model="banana-pro", size="1024x1792")
     _artifact(output)
     assert "![a samurai](http://localhost:8402/images/1.png)" in output.content
-    body = fake.posts[0].body
-    assert body is not None
+    body = fake.body(0)
     assert (body["model"], body["size"]) == ("google/nano-banana-pro", "1024x1792")
 
 
@@ -217,7 +218,7 @@ def test_image_blocks_are_opt_in(make_spec: SpecFactory, fake: FakeClawRouter) -
         assert isinstance(block, ImageBlock)
         assert block.image_mimetype == "image/png"
         assert block.url is None
-        assert block.inline_url() == fake.data_uri(fake.images[name])
+        assert block.inline_url() == fake.data_uri(fake.served[name])
 
 
 async def test_async_image_blocks(make_spec: SpecFactory, fake: FakeClawRouter) -> None:
@@ -225,7 +226,7 @@ async def test_async_image_blocks(make_spec: SpecFactory, fake: FakeClawRouter) 
     tool = tools_by_name(make_spec(return_image_block=True))["generate_image"]
     output = await tool.acall(prompt="a fox")
     (block,) = [b for b in output.blocks if isinstance(b, ImageBlock)]
-    assert block.inline_url() == fake.data_uri(fake.images["1.png"])
+    assert block.inline_url() == fake.data_uri(fake.served["1.png"])
 
 
 def test_results_are_saved(make_spec: SpecFactory, fake: FakeClawRouter, tmp_path: Path) -> None:
@@ -234,7 +235,7 @@ def test_results_are_saved(make_spec: SpecFactory, fake: FakeClawRouter, tmp_pat
     output = tool.call(prompt="a lighthouse", n=2)
     saved = [Path(path) for path in _artifact(output)["saved_paths"]]
     assert [path.parent for path in saved] == [tmp_path / "out"] * 2
-    assert [path.read_bytes() for path in saved] == [fake.images["1.png"], fake.images["2.png"]]
+    assert [path.read_bytes() for path in saved] == [fake.served["1.png"], fake.served["2.png"]]
     assert str(saved[0]) in output.content
 
 
@@ -243,15 +244,15 @@ async def test_async_edit_sends_the_image(
 ) -> None:
     """An async edit sends an allowed local file as a data URI to image2image."""
     photo = tmp_path / "photo.png"
-    photo.write_bytes(fake.png(500))
+    photo.write_bytes(png_bytes(seed=500))
     tool = tools_by_name(make_spec(allowed_dirs=[tmp_path]))["edit_image"]
     output = await tool.acall(prompt="make it snow", image=str(photo))
     _artifact(output)
     (post,) = fake.posts
-    assert post.path == "/v1/images/image2image"
-    assert post.body is not None
-    assert post.body["image"] == fake.data_uri(fake.png(500))
-    assert post.body["model"] == "openai/gpt-image-1"
+    body = fake.body()
+    assert post.url.path == "/v1/images/image2image"
+    assert body["image"] == fake.data_uri(png_bytes(seed=500))
+    assert body["model"] == "openai/gpt-image-1"
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ PAYMENT_REJECTED = (402, {"error": "Payment rejected", "details": "insufficient 
 
 def test_server_error_becomes_is_error_output(make_spec: SpecFactory, fake: FakeClawRouter) -> None:
     """A 402 raises PaymentRequiredError, which call_tool turns into an is_error output."""
-    fake.error = PAYMENT_REJECTED
+    fake.fail(*PAYMENT_REJECTED)
     tool = tools_by_name(make_spec())["generate_image"]
     with pytest.raises(PaymentRequiredError):
         tool.call(prompt="a fox")
@@ -275,7 +276,7 @@ async def test_async_server_error_becomes_is_error_output(
     make_spec: SpecFactory, fake: FakeClawRouter
 ) -> None:
     """acall_tool turns the same error into an is_error output on the async path."""
-    fake.error = PAYMENT_REJECTED
+    fake.fail(*PAYMENT_REJECTED)
     tool = tools_by_name(make_spec())["generate_image"]
     output = await acall_tool(tool, {"prompt": "a fox"})
     assert output.is_error
@@ -321,7 +322,7 @@ def outside_file(tmp_path: Path, fake: FakeClawRouter) -> Path:
     """A real image outside the allowed folder (tmp_path / "allowed")."""
     secret = tmp_path / "secret" / "private.png"
     secret.parent.mkdir()
-    secret.write_bytes(fake.png(1))
+    secret.write_bytes(png_bytes(seed=1))
     (tmp_path / "allowed").mkdir()
     return secret
 
@@ -362,7 +363,7 @@ async def test_async_mask_outside_allowed_dirs_is_refused(
 ) -> None:
     """The policy also guards the mask, on the async path; nothing is sent."""
     inside = tmp_path / "allowed" / "photo.png"
-    inside.write_bytes(fake.png(2))
+    inside.write_bytes(png_bytes(seed=2))
     arguments = {"prompt": "x", "image": str(inside), "mask": str(outside_file)}
     output = await acall_tool(edit_tool(make_spec, tmp_path), arguments)
     assert_refused_before_sending(output, fake, InputImageError, "outside the folders")

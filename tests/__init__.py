@@ -1,0 +1,1 @@
+"""The test suite: a package, so that ``tests.support`` imports under one name for pytest and mypy."""
