@@ -64,6 +64,7 @@ def test_preview_before_saving_is_an_inline_thumbnail(clawrouter_server: str) ->
         response = client.generate("a red square", model="banana-pro", size="2048x2048")
     html = response._repr_html_()
     assert 'src="http' not in html
+    assert len(html) < 64_000  # a thumbnail, not the 2048x2048 image
     embedded = html.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
     with Image.open(io.BytesIO(base64.b64decode(embedded))) as thumb:
         assert max(thumb.size) == 256
