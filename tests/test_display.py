@@ -94,7 +94,7 @@ def test_without_pillow_the_preview_never_inlines_the_image(
     monkeypatch.setitem(sys.modules, "PIL", None)
     html = response._repr_html_()
     assert "base64" not in html
-    assert "clawrouter-images[vision]" in html
+    assert "clawrouter-images[pillow]" in html
     assert response._repr_png_() is None
 
 

@@ -102,3 +102,6 @@ VISION_MAX_SIDE = 1568
 VISION_MAX_BYTES = 3_750_000  # 5 MB once base64-encoded
 # Decoding a result bigger than this for a vision model is refused (ours are 16.8 MP at most).
 VISION_MAX_SOURCE_PIXELS = 64_000_000
+
+# Pillow is optional: image blocks for vision models, notebook thumbnails, opaque masks.
+PILLOW_INSTALL = 'pip install "clawrouter-images[pillow]"'

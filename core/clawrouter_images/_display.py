@@ -1,6 +1,6 @@
 """How an ``ImageResponse`` shows itself in Jupyter: small inline thumbnails, never megabytes.
 
-Thumbnails are made with Pillow (the ``[vision]`` extra) from the saved file, inline
+Thumbnails are made with Pillow (the ``[pillow]`` extra) from the saved file, inline
 ``b64_json``, or, for an image not saved yet, a download through a client with the usual
 rules (ClawRouter's own results from its base URL), so they show on a remote kernel too,
 where a ``localhost`` URL would not load in the browser.  Without Pillow the preview lists
@@ -14,13 +14,13 @@ import html
 import io
 from typing import TYPE_CHECKING
 
-from ._constants import PREVIEW_TIMEOUT_SECONDS, THUMBNAIL_PIXELS
+from ._constants import PILLOW_INSTALL, PREVIEW_TIMEOUT_SECONDS, THUMBNAIL_PIXELS
 from ._exceptions import ClawRouterError
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
 
-_NO_PILLOW = 'install Pillow (pip install "clawrouter-images[vision]") for previews'
+_NO_PILLOW = f"for previews, {PILLOW_INSTALL}"
 
 
 def _pillow() -> bool:

@@ -11,7 +11,12 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from ._constants import VISION_MAX_BYTES, VISION_MAX_SIDE, VISION_MAX_SOURCE_PIXELS
+from ._constants import (
+    PILLOW_INSTALL,
+    VISION_MAX_BYTES,
+    VISION_MAX_SIDE,
+    VISION_MAX_SOURCE_PIXELS,
+)
 from ._inputs import sniff_image_type
 
 if TYPE_CHECKING:
@@ -20,8 +25,8 @@ if TYPE_CHECKING:
 # What Anthropic, OpenAI and Gemini all read.
 _EVERYWHERE = ("image/png", "image/jpeg", "image/webp")
 PILLOW_MISSING = (
-    "return_image_block=True needs Pillow to size images for the model; install it with: "
-    'pip install "clawrouter-images[vision]"'
+    f"return_image_block=True needs Pillow to size images for the model; install it with: "
+    f"{PILLOW_INSTALL}"
 )
 
 

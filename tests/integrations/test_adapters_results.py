@@ -263,8 +263,8 @@ def test_a_result_that_is_no_image_is_described_not_lost() -> None:
 def test_image_blocks_without_pillow_fail_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     """return_image_block=True without Pillow is refused when the tools are built, naming the extra."""
     monkeypatch.setitem(sys.modules, "PIL", None)
-    with pytest.raises(ValueError, match=r"clawrouter-images\[vision\]"):
+    with pytest.raises(ValueError, match=r"clawrouter-images\[pillow\]"):
         ImageTools(ImageToolConfig(return_image_block=True), base_url=BASE_URL)
-    with pytest.raises(ValueError, match=r"clawrouter-images\[vision\]"):
+    with pytest.raises(ValueError, match=r"clawrouter-images\[pillow\]"):
         langchain_clawrouter.ClawRouterGenerateImage(return_image_block=True, base_url=BASE_URL)
     ImageTools(ImageToolConfig(), base_url=BASE_URL).close()  # without blocks, no Pillow needed
