@@ -111,7 +111,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="path, http(s) URL or data URI; repeat for several images",
     )
-    edit.add_argument("--mask", help="mask image (transparent = edit); single image only")
+    edit.add_argument(
+        "--mask",
+        help="mask image: white = edit, black = keep (transparent = edit works too); "
+        "single image only",
+    )
 
     models = commands.add_parser(
         "models",

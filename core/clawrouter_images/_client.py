@@ -69,6 +69,7 @@ from ._inputs import (
     prepare_input,
     prepare_inputs,
 )
+from ._masks import mask_for_upstream
 from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
 from ._network import blocked, clawrouter_image_path, literal_refusal
 from ._transport import (
@@ -475,7 +476,7 @@ class _BaseClient:
             "image": images if isinstance(image, (list, tuple)) else images[0]
         }
         if mask is not None:
-            fields["mask"] = mask
+            fields["mask"] = mask_for_upstream(mask)
         return fields
 
     # -- retry decision -------------------------------------------------------------------

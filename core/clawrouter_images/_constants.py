@@ -105,3 +105,9 @@ VISION_MAX_SOURCE_PIXELS = 64_000_000
 
 # Pillow is optional: image blocks for vision models, notebook thumbnails, opaque masks.
 PILLOW_INSTALL = 'pip install "clawrouter-images[pillow]"'
+
+# The brief's mask convention (white = edit, black = keep) and the upstreams' (alpha 0 =
+# edit) meet here: a grey level at or above this counts as white when an opaque mask is
+# converted.  Masks larger than this many pixels are refused rather than decoded.
+MASK_WHITE_FROM = 128
+MAX_MASK_PIXELS = 64_000_000

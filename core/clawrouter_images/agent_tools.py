@@ -163,8 +163,9 @@ _IMAGE_HELP = (
     f"earlier result. A list of 1 to {MAX_INPUT_IMAGES} images combines them."
 )
 _MASK_HELP = (
-    "Optional mask (path, URL or data URI; null for none) the same size as the image: "
-    "transparent areas are edited, opaque areas kept. Only with a single image."
+    "Optional mask (path, URL or data URI; null for none) the same size as the image: white "
+    "areas are edited, black areas kept (a mask whose edited areas are transparent works too). "
+    "Only with a single image."
 )
 
 

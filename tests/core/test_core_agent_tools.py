@@ -94,7 +94,7 @@ def test_schemas_enumerate_the_offered_models_and_nothing_else() -> None:
     edit = edit_schema().model_json_schema()
     assert set(edit["properties"]) == {"prompt", "image", "mask", "model", "size", "n"}
     assert edit["properties"]["model"]["anyOf"][0]["enum"] == [m.alias for m in EDITORS]
-    assert "transparent areas are edited" in edit["properties"]["mask"]["description"]
+    assert "white areas are edited, black areas kept" in edit["properties"]["mask"]["description"]
 
 
 def _response(**fields: object) -> ImageResponse:

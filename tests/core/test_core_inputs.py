@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from tests.support.png import png_pixels
 
 from clawrouter_images import APIConnectionError, ImageClient, InputImageError
 
@@ -25,6 +26,8 @@ CAP = 50 * 1024 * 1024
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00fake jpeg body"
 GIF = b"GIF89a\x01\x00\x01\x00fake gif body"
+# A mask in the upstreams' convention (transparent = edit): sent as it is.
+ALPHA_MASK = png_pixels([[(0, 0, 0, 255), (255, 255, 255, 0)]])
 WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 fake webp body"
 
 
@@ -190,11 +193,11 @@ async def test_mask_is_sent_as_data_uri(
     twin: Twin, answering: Server, tmp_path: Path, png: bytes
 ) -> None:
     """A mask path is read and sent as a data URI in the mask field."""
-    mask = tmp_path / "mask.gif"
-    mask.write_bytes(GIF)
+    mask = tmp_path / "mask.png"
+    mask.write_bytes(ALPHA_MASK)
     await twin.edit("fill the sky", png, mask=mask, model="gpt-image-1")
     body = answering.body()
-    assert decode(body["mask"]) == ("image/gif", GIF)
+    assert decode(body["mask"]) == ("image/png", ALPHA_MASK)
     assert decode(body["image"]) == ("image/png", png)
 
 
@@ -510,9 +513,9 @@ async def test_list_and_mask_body_is_valid_json(
     assert [decode(uri)[1] for uri in parsed["image"]] == [png, JPEG, GIF]
     assert (parsed["size"], parsed["n"]) == ("1536x1024", 2)
     recorder.chunks.clear()
-    await api.edit("fill", png, mask=GIF, model="gpt-image-1")
+    await api.edit("fill", png, mask=ALPHA_MASK, model="gpt-image-1")
     parsed = json.loads(b"".join(recorder.chunks))
-    assert decode(parsed["mask"]) == ("image/gif", GIF)
+    assert decode(parsed["mask"]) == ("image/png", ALPHA_MASK)
     assert decode(parsed["image"]) == ("image/png", png)
 
 

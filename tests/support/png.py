@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 Colour = tuple[int, int, int]
@@ -52,3 +53,17 @@ def png_size(png: bytes | Path) -> tuple[int, int]:
     assert head[:8] == SIGNATURE, f"{png if isinstance(png, Path) else 'data'} is not a PNG"
     width, height = struct.unpack(">II", head[16:24])
     return width, height
+
+
+def png_pixels(rows: Sequence[Sequence[tuple[int, ...]]]) -> bytes:
+    """A PNG of exactly these pixels: RGB tuples, or RGBA ones (then with an alpha channel)."""
+    channels = len(rows[0][0])
+    colour_type = {3: 2, 4: 6}[channels]
+    header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, colour_type, 0, 0, 0)
+    raw = b"".join(b"\x00" + b"".join(bytes(pixel) for pixel in row) for row in rows)
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IEND", b"")
+    )
