@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from . import _constants as c
+from ._budget import Budget, usd_limit
 from ._catalog import (
     ImageModel,
     editing_models,
@@ -124,18 +125,6 @@ def _as_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(timeout, c.DEFAULT_CONNECT_TIMEOUT))
 
 
-def _as_limit(name: str, value: object) -> float | None:
-    """A USD cap, or None.  Anything but a number >= 0 is refused, NaN included: it
-    compares false with everything, so a NaN cap would silently allow any spending."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InvalidRequestError(
-            f"{name} must be a number of USD, 0 or more, not {quote(repr(value), 60)}"
-        )
-    return float(value)
-
-
 @dataclass(frozen=True)
 class _Call:
     """One paid call, validated and priced, ready to send."""
@@ -170,11 +159,9 @@ class _BaseClient:
         self.base_url = resolve_base_url(base_url)
         self.timeout = _as_timeout(timeout)
         self.max_retries = max_retries
-        self.max_cost_usd = _as_limit("max_cost_usd", max_cost_usd)
-        self.budget_usd = _as_limit("budget_usd", budget_usd)
-        self._spent = 0.0
-        self._reserved = 0.0
-        # Budget bookkeeping is shared by threads (sync) or tasks (async) using one client.
+        self.max_cost_usd = usd_limit("max_cost_usd", max_cost_usd)
+        self.budget = Budget(budget_usd, advice="Raise budget_usd, or use a new client.")
+        # Guards the lazily built foreign-URL client, which threads may ask for at once.
         self._lock = threading.Lock()
         # An injected client's default headers apply, but bodies always come uncompressed.
         self._default_headers = httpx.Headers(injected.headers if injected else HEADERS)
@@ -204,7 +191,12 @@ class _BaseClient:
     @property
     def spent_usd(self) -> float:
         """Estimated USD of the calls this client made that were, or may have been, paid."""
-        return round(self._spent, 6)
+        return self.budget.spent_usd
+
+    @property
+    def budget_usd(self) -> float | None:
+        """The most this client may spend in all (None: no limit)."""
+        return self.budget.limit_usd
 
     # -- validation and pricing ---------------------------------------------------------
 
@@ -279,8 +271,8 @@ class _BaseClient:
                 ) from None
         estimate = estimate_cost(found, size, n)
         what = f"{n} x {found.id} at {size}"
-        self._check_max_cost(what, estimate, _as_limit("max_cost_usd", max_cost_usd))
-        self._check_budget(what, estimate)
+        self._check_max_cost(what, estimate, usd_limit("max_cost_usd", max_cost_usd))
+        self.budget.check(what, estimate)
         return _Call(
             path, found, size, n, prompt, estimate, fields, _as_timeout(timeout or self.timeout)
         )
@@ -308,32 +300,6 @@ class _BaseClient:
                 f"{what} is estimated at ${estimate:.4f}, over max_cost_usd=${limit:.4f}; "
                 "choose a cheaper model or size, fewer images, or raise max_cost_usd"
             )
-
-    def _check_budget(self, what: str, estimate: float) -> None:
-        if self.budget_usd is None:
-            return
-        left = self.budget_usd - self._spent - self._reserved
-        if estimate > left + 1e-12:
-            raise BudgetExceededError(
-                f"{what} is estimated at ${estimate:.4f} but only ${max(left, 0):.4f} of "
-                f"budget_usd=${self.budget_usd:.4f} is left (spent ${self.spent_usd:.4f}); "
-                "raise budget_usd or use a new client"
-            )
-
-    def _reserve(self, call: _Call) -> None:
-        """Hold the estimate against the budget while the call is in flight.
-
-        Checked again under the lock: calls planned concurrently must not overspend together.
-        """
-        with self._lock:
-            self._check_budget(f"{call.n} x {call.model.id} at {call.size}", call.estimate)
-            self._reserved += call.estimate
-
-    def _settle(self, call: _Call, paid: bool) -> None:
-        with self._lock:
-            self._reserved -= call.estimate
-            if paid:
-                self._spent += call.estimate
 
     # -- requests -------------------------------------------------------------------------
 
@@ -453,19 +419,15 @@ class _BaseClient:
 
     @contextlib.contextmanager
     def _paying(self, call: _Call) -> Iterator[None]:
-        """The bracket around every paid call: reserve the estimate, then settle it as paid
-        unless the error says it cannot have been; nothing escapes untyped once sent."""
-        self._reserve(call)
-        paid = True
-        try:
-            yield
-        except ClawRouterError as err:
-            paid = err.may_have_been_paid
-            raise
-        except Exception as err:
-            raise after_send_error(self.base_url, err) from err
-        finally:
-            self._settle(call, paid)
+        """The bracket around every paid call: the budget holds the estimate, then counts
+        it unless the error says it cannot have been paid; nothing escapes untyped."""
+        with self.budget.spending(f"{call.n} x {call.model.id} at {call.size}", call.estimate):
+            try:
+                yield
+            except ClawRouterError:
+                raise
+            except Exception as err:
+                raise after_send_error(self.base_url, err) from err
 
     @staticmethod
     def _edit_fields(

@@ -78,7 +78,7 @@ async def test_budget_refuses_once_spent(make_twin: MakeTwin, answering: Server)
     await api.generate("a red fox")
     with pytest.raises(BudgetExceededError, match="budget_usd") as info:
         await api.generate("a red fox")
-    assert "only $0.0475" in str(info.value)
+    assert "budget of $0.10 reached: $0.0525 spent, $0.0475 left" in str(info.value)
     assert len(answering.sent()) == 1
     assert api.spent_usd == pytest.approx(BANANA)
 
