@@ -160,6 +160,7 @@ SUBMODULE_NAMES = {
         "EDIT_TOOL_NAME",
         "GENERATE_TOOL_NAME",
         "MAX_DESCRIPTION_CHARS",
+        "Budget",
         "EditArgs",
         "GenerateArgs",
         "ImageToolConfig",

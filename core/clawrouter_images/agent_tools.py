@@ -34,7 +34,8 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from ._catalog import MODELS, ImageModel, format_usd, parse_size, resolve_model
+from ._budget import Budget
+from ._catalog import MODELS, ImageModel, estimate_cost, format_usd, parse_size, resolve_model
 from ._client import AsyncImageClient, ImageClient
 from ._constants import (
     CLAWROUTER_IMAGE_DIR,
@@ -58,6 +59,7 @@ __all__ = [
     "EDIT_TOOL_NAME",
     "GENERATE_TOOL_NAME",
     "MAX_DESCRIPTION_CHARS",
+    "Budget",
     "EditArgs",
     "GenerateArgs",
     "ImageToolConfig",
@@ -108,6 +110,9 @@ class ImageToolConfig(BaseModel):
     ClawRouter's image directory); symlinks and ``..`` are resolved first."""
     max_cost_usd: float | None = None
     """Refuse any call estimated above this many USD, before it is sent."""
+    budget_usd: float | None = None
+    """The most all these tools may spend together, sync and async calls alike (calls in
+    flight are reserved); a call that would go over is refused before it is sent."""
     return_image_block: bool = False
     """Also hand each image to a vision model (an image content block)."""
 
@@ -583,8 +588,16 @@ class ImageTools:
         client: ImageClient | None = None,
         async_client: AsyncImageClient | None = None,
         base_url: str | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.config = config or ImageToolConfig()
+        limit = self.config.budget_usd
+        if budget is not None and limit is not None and budget.limit_usd != limit:
+            raise InvalidRequestError(
+                f"budget_usd={limit} disagrees with the shared budget's {budget.limit_usd}; "
+                "give one of them"
+            )
+        self.budget = budget or Budget(limit, advice=_BUDGET_ADVICE)
         # Fail at construction, not at the first tool call, on a bad model list.
         self.config.default_for(editing=False)
         if self.config.return_image_block and not pillow_installed():
@@ -691,28 +704,37 @@ class ImageTools:
     # Typed entry points: the adapters hand over the validated arguments, and the same
     # preparation (policy, save folder) runs before either client is called.
 
-    def _prepared(self, args: GenerateArgs | EditArgs) -> tuple[dict[str, Any], Path | None]:
+    def _prepared(
+        self, args: GenerateArgs | EditArgs
+    ) -> tuple[dict[str, Any], Path | None, tuple[str, float]]:
+        """The client's arguments, the save folder, and what the call is and would cost."""
         if isinstance(args, EditArgs):
             kwargs = self.edit_kwargs(
                 args.prompt, args.image, args.mask, args.model, args.size, args.n
             )
         else:
             kwargs = self.generate_kwargs(args.prompt, args.model, args.size, args.n)
-        return kwargs, self._save_dir()
+        model = resolve_model(kwargs["model"])
+        size = kwargs["size"] or model.default_size
+        cost = (f"{kwargs['n']} x {model.id} at {size}", estimate_cost(model, size, kwargs["n"]))
+        return kwargs, self._save_dir(), cost
 
     def run(self, args: GenerateArgs | EditArgs) -> ToolAnswer:
         """Run the tool whose arguments ``args`` are."""
-        kwargs, directory = self._prepared(args)
-        if isinstance(args, EditArgs):
-            return self._finish(self.client.edit(**kwargs), directory)
-        return self._finish(self.client.generate(**kwargs), directory)
+        kwargs, directory, cost = self._prepared(args)
+        with self.budget.spending(*cost):
+            call = self.client.edit if isinstance(args, EditArgs) else self.client.generate
+            response = call(**kwargs)
+        return self._finish(response, directory)
 
     async def arun(self, args: GenerateArgs | EditArgs) -> ToolAnswer:
         """``run`` on the async client (never a thread hop to the sync one)."""
-        kwargs, directory = self._prepared(args)
-        if isinstance(args, EditArgs):
-            return await self._afinish(await self.async_client.edit(**kwargs), directory)
-        return await self._afinish(await self.async_client.generate(**kwargs), directory)
+        kwargs, directory, cost = self._prepared(args)
+        client = self.async_client
+        with self.budget.spending(*cost):
+            call = client.edit if isinstance(args, EditArgs) else client.generate
+            response = await call(**kwargs)
+        return await self._afinish(response, directory)
 
     def _finish(self, response: ImageResponse, directory: Path | None) -> ToolAnswer:
         paths: list[Path] = []
@@ -756,6 +778,9 @@ class ImageToolSettings(ImageToolConfig):
     """Client for sync calls (default: built for ``base_url`` at construction)."""
     async_client: AsyncImageClient | None = Field(default=None, exclude=True)
     """Client for async calls (default: built for ``base_url`` at construction)."""
+    budget: Budget | None = Field(default=None, exclude=True)
+    """The budget these tools spend from (default: a new one of ``budget_usd``); tools
+    given the same one share it, as a toolkit's tools do."""
 
     _runner: ImageTools = PrivateAttr()
 
@@ -767,12 +792,22 @@ class ImageToolSettings(ImageToolConfig):
         construction, and lets one configuration hand the same two clients to every tool.
         """
         self._runner = ImageTools(
-            self, client=self.client, async_client=self.async_client, base_url=self.base_url
+            self,
+            client=self.client,
+            async_client=self.async_client,
+            base_url=self.base_url,
+            budget=self.budget,
         )
         self.client = self._runner.client
         self.async_client = self._runner.async_client
         self.base_url = self.client.base_url
+        self.budget = self._runner.budget
         return self
+
+    @property
+    def spent_usd(self) -> float:
+        """Estimated USD these tools (and any sharing their budget) spent, or may have."""
+        return self._runner.budget.spent_usd
 
     def close(self) -> None:
         """Close the sync client built here (injected clients are yours to close)."""
@@ -785,6 +820,9 @@ class ImageToolSettings(ImageToolConfig):
     def settings(self) -> dict[str, Any]:
         """These fields as keyword arguments, to build more tools that share the clients."""
         return {name: getattr(self, name) for name in ImageToolSettings.model_fields}
+
+
+_BUDGET_ADVICE = "Tell the user the image budget is used up; do not call the image tools again."
 
 
 def _raise_kept(err: Exception, response: ImageResponse, paths: list[Path]) -> NoReturn:
