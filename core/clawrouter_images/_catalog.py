@@ -305,6 +305,10 @@ _MODELS: tuple[ImageModel, ...] = (
         best_for="Photorealistic, complex scenes",
         status="delisted",
         status_note="delisted upstream 2026-05-25",
+        # ClawRouter's chat command names gpt-image-2 as the successor (its "dalle" alias);
+        # gpt-image-1 is suggested instead, on purpose: it is closer to dall-e-3 in price
+        # ($0.02-0.04 against $0.04; gpt-image-2 is $0.06-0.12) and answers in seconds,
+        # where gpt-image-2 can take five minutes.
         replacement="openai/gpt-image-1",
     ),
     ImageModel(
@@ -318,6 +322,21 @@ _MODELS: tuple[ImageModel, ...] = (
         replacement="google/nano-banana",
     ),
 )
+
+# Aliases ClawRouter resolves to a model that their name does not suggest.
+_SURPRISING_ALIASES = {
+    "dalle": "openai/dall-e-3 is delisted",
+    "dall-e": "openai/dall-e-3 is delisted",
+}
+
+
+def alias_note(name: str) -> str | None:
+    """A sentence for the deployer when ``name`` means another model than it seems to."""
+    why = _SURPRISING_ALIASES.get(name.strip().lower())
+    if why is None:
+        return None
+    return f"model name {name!r} means {resolve_model(name).id} (ClawRouter's alias; {why})"
+
 
 MODELS: Mapping[str, ImageModel] = {model.id: model for model in _MODELS}
 """Every known model by full id, available ones first."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    InstanceOf,
     PrivateAttr,
     ValidationError,
     create_model,
@@ -35,7 +37,15 @@ from pydantic import (
 from typing_extensions import Self
 
 from ._budget import Budget
-from ._catalog import MODELS, ImageModel, estimate_cost, format_usd, parse_size, resolve_model
+from ._catalog import (
+    MODELS,
+    ImageModel,
+    alias_note,
+    estimate_cost,
+    format_usd,
+    parse_size,
+    resolve_model,
+)
 from ._client import AsyncImageClient, ImageClient
 from ._constants import (
     CLAWROUTER_IMAGE_DIR,
@@ -96,16 +106,17 @@ class ImageToolConfig(BaseModel):
     # A misspelt setting (say, max_cost instead of max_cost_usd) must not be dropped silently.
     model_config = ConfigDict(extra="forbid")
 
-    models: list[str] | None = None
-    """Model names or ids the LLM may choose from (default: every available model; a
-    delisted or unavailable one is offered only if listed here)."""
-    default_model: str | None = None
+    models: Sequence[str | InstanceOf[ImageModel]] | None = None
+    """Models the LLM may choose from: names or ids from the catalogue, or ``ImageModel``s
+    for models newer than it (default: every available catalogued model; a delisted or
+    unavailable one is offered only if listed here)."""
+    default_model: str | InstanceOf[ImageModel] | None = None
     """Model used for generation when the LLM names none (default: nano-banana)."""
-    default_edit_model: str | None = None
+    default_edit_model: str | InstanceOf[ImageModel] | None = None
     """Model used for edits when the LLM names none (default: gpt-image)."""
     save_dir: str | Path | None = None
     """Where result images are saved (default: not saved; the LLM gets URLs)."""
-    allowed_dirs: list[str | Path] | None = None
+    allowed_dirs: Sequence[str | Path] | None = None
     """Folders local input images may come from (default: the working directory and
     ClawRouter's image directory); symlinks and ``..`` are resolved first."""
     max_cost_usd: float | None = None
@@ -117,6 +128,7 @@ class ImageToolConfig(BaseModel):
     """Also hand each image to a vision model (an image content block)."""
 
     def offered(self, *, editing: bool) -> list[ImageModel]:
+        """The models offered to the LLM, for generating or for editing."""
         if self.models is None:
             chosen = [m for m in MODELS.values() if m.available]
         else:
@@ -132,13 +144,30 @@ class ImageToolConfig(BaseModel):
     def default_for(self, *, editing: bool) -> ImageModel:
         offered = self.offered(editing=editing)
         wanted = self.default_edit_model if editing else self.default_model
-        fallback = DEFAULT_EDIT_MODEL if editing else DEFAULT_GENERATE_MODEL
-        model = resolve_model(wanted or fallback)
-        if model in offered:
+        if wanted is not None:
+            model = self.find(wanted, editing=editing)
+            if model is None:
+                name = wanted if isinstance(wanted, str) else wanted.id
+                raise InvalidRequestError(f"default model {name!r} is not among the offered models")
             return model
-        if wanted:
-            raise InvalidRequestError(f"default model {wanted!r} is not among the offered models")
-        return offered[0]
+        fallback = resolve_model(DEFAULT_EDIT_MODEL if editing else DEFAULT_GENERATE_MODEL)
+        return fallback if fallback in offered else offered[0]
+
+    def find(self, name: str | ImageModel, *, editing: bool) -> ImageModel | None:
+        """The offered model ``name`` means (id or alias, any case), else None.
+
+        Offered models come first, so a deployer's own ``ImageModel`` is found by its
+        aliases too; the catalogue decides only for names none of them has.
+        """
+        offered = self.offered(editing=editing)
+        if isinstance(name, ImageModel):
+            return name if name in offered else None
+        key = name.strip().lower()
+        for model in offered:
+            if key in (model.id.lower(), *(alias.lower() for alias in model.aliases)):
+                return model
+        found = resolve_model(name)
+        return found if found in offered else None
 
     def allowed_roots(self) -> list[Path]:
         """Each allowed folder as written (made absolute) and with its symlinks resolved,
@@ -598,6 +627,11 @@ class ImageTools:
                 "give one of them"
             )
         self.budget = budget or Budget(limit, advice=_BUDGET_ADVICE)
+        config = self.config
+        for name in [*(config.models or ()), config.default_model, config.default_edit_model]:
+            note = alias_note(name) if isinstance(name, str) else None
+            if note is not None:
+                warnings.warn(note, UserWarning, stacklevel=2)
         # Fail at construction, not at the first tool call, on a bad model list.
         self.config.default_for(editing=False)
         if self.config.return_image_block and not pillow_installed():
@@ -626,17 +660,16 @@ class ImageTools:
 
     # Argument preparation is shared by the sync and async paths.
 
-    def _model(self, model: str | None, *, editing: bool) -> str:
-        offered = self.config.offered(editing=editing)
+    def _model(self, model: str | None, *, editing: bool) -> ImageModel:
         if model is None:
-            return self.config.default_for(editing=editing).id
-        found = resolve_model(model)
-        if found not in offered:
-            names = ", ".join(m.alias for m in offered)
+            return self.config.default_for(editing=editing)
+        found = self.config.find(model, editing=editing)
+        if found is None:
+            names = ", ".join(m.alias for m in self.config.offered(editing=editing))
             raise InvalidRequestError(
                 f"model {model!r} is not offered by this tool; choose one of: {names}"
             )
-        return found.id
+        return found
 
     def _images(self, image: str | list[str]) -> str | list[str]:
         roots = self.config.allowed_roots()
@@ -714,7 +747,7 @@ class ImageTools:
             )
         else:
             kwargs = self.generate_kwargs(args.prompt, args.model, args.size, args.n)
-        model = resolve_model(kwargs["model"])
+        model: ImageModel = kwargs["model"]
         size = kwargs["size"] or model.default_size
         cost = (f"{kwargs['n']} x {model.id} at {size}", estimate_cost(model, size, kwargs["n"]))
         return kwargs, self._save_dir(), cost
