@@ -163,6 +163,7 @@ SUBMODULE_NAMES = {
         "Budget",
         "EditArgs",
         "GenerateArgs",
+        "ImageProgress",
         "ImageToolConfig",
         "ImageToolResult",
         "ImageToolSettings",

@@ -111,3 +111,6 @@ PILLOW_INSTALL = 'pip install "clawrouter-images[pillow]"'
 # converted.  Masks larger than this many pixels are refused rather than decoded.
 MASK_WHITE_FROM = 128
 MAX_MASK_PIXELS = 64_000_000
+
+# How often a tool reports progress while its call is in flight (gpt-image-2 can take 5 min).
+PROGRESS_INTERVAL_SECONDS = 5.0

@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, NoReturn, TypedDict
+from typing import Annotated, Any, Literal, NamedTuple, NoReturn, TypedDict, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -52,6 +52,7 @@ from ._constants import (
     DEFAULT_EDIT_MODEL,
     DEFAULT_GENERATE_MODEL,
     MAX_INPUT_IMAGES,
+    PROGRESS_INTERVAL_SECONDS,
 )
 from ._exceptions import (
     ClawRouterError,
@@ -63,6 +64,7 @@ from ._exceptions import (
 from ._files import prepare_save_dir
 from ._inputs import reference_kind
 from ._models import ImageResponse
+from ._progress import ImageProgress, awaiting, watching
 from ._vision import PILLOW_MISSING, for_vision, pillow_installed
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "Budget",
     "EditArgs",
     "GenerateArgs",
+    "ImageProgress",
     "ImageToolConfig",
     "ImageToolResult",
     "ImageToolSettings",
@@ -627,6 +630,7 @@ class ImageTools:
                 "give one of them"
             )
         self.budget = budget or Budget(limit, advice=_BUDGET_ADVICE)
+        self.progress_interval = PROGRESS_INTERVAL_SECONDS
         config = self.config
         for name in [*(config.models or ()), config.default_model, config.default_edit_model]:
             note = alias_note(name) if isinstance(name, str) else None
@@ -752,21 +756,33 @@ class ImageTools:
         cost = (f"{kwargs['n']} x {model.id} at {size}", estimate_cost(model, size, kwargs["n"]))
         return kwargs, self._save_dir(), cost
 
-    def run(self, args: GenerateArgs | EditArgs) -> ToolAnswer:
-        """Run the tool whose arguments ``args`` are."""
+    def run(
+        self,
+        args: GenerateArgs | EditArgs,
+        on_progress: Callable[[ImageProgress], None] | None = None,
+    ) -> ToolAnswer:
+        """Run the tool whose arguments ``args`` are; while the call is in flight,
+        ``on_progress`` hears how it goes every ``progress_interval`` seconds."""
         kwargs, directory, cost = self._prepared(args)
-        with self.budget.spending(*cost):
+        tick = _ticks(args, kwargs["model"], on_progress)
+        with self.budget.spending(*cost), watching(tick, self.progress_interval):
             call = self.client.edit if isinstance(args, EditArgs) else self.client.generate
             response = call(**kwargs)
         return self._finish(response, directory)
 
-    async def arun(self, args: GenerateArgs | EditArgs) -> ToolAnswer:
-        """``run`` on the async client (never a thread hop to the sync one)."""
+    async def arun(
+        self,
+        args: GenerateArgs | EditArgs,
+        on_progress: Callable[[ImageProgress], Awaitable[None] | None] | None = None,
+    ) -> ToolAnswer:
+        """``run`` on the async client (never a thread hop to the sync one); progress
+        comes from a timer task beside the request."""
         kwargs, directory, cost = self._prepared(args)
         client = self.async_client
+        tick = _ticks(args, kwargs["model"], on_progress)
         with self.budget.spending(*cost):
             call = client.edit if isinstance(args, EditArgs) else client.generate
-            response = await call(**kwargs)
+            response = await awaiting(call(**kwargs), tick, self.progress_interval)
         return await self._afinish(response, directory)
 
     def _finish(self, response: ImageResponse, directory: Path | None) -> ToolAnswer:
@@ -853,6 +869,27 @@ class ImageToolSettings(ImageToolConfig):
     def settings(self) -> dict[str, Any]:
         """These fields as keyword arguments, to build more tools that share the clients."""
         return {name: getattr(self, name) for name in ImageToolSettings.model_fields}
+
+
+_ReportT = TypeVar("_ReportT")
+
+
+def _ticks(
+    args: GenerateArgs | EditArgs,
+    model: ImageModel,
+    report: Callable[[ImageProgress], _ReportT] | None,
+) -> Callable[[float], _ReportT] | None:
+    """``report`` as a tick of the elapsed seconds, wording what is happening."""
+    if report is None:
+        return None
+    editing = isinstance(args, EditArgs)
+    tool, doing = (EDIT_TOOL_NAME, "editing") if editing else (GENERATE_TOOL_NAME, "generating")
+
+    def tick(elapsed: float) -> _ReportT:
+        message = f"{doing} with {model.id}: {elapsed:.0f} s so far"
+        return report(ImageProgress(tool, model.id, round(elapsed, 1), message))
+
+    return tick
 
 
 _BUDGET_ADVICE = "Tell the user the image budget is used up; do not call the image tools again."

@@ -31,7 +31,9 @@ from clawrouter_images.agent_tools import (
 
 from ._results import (
     ToolContent,
+    aprogress_reporter,
     clawrouter_errors_as_tool_exceptions,
+    progress_reporter,
     tool_content,
 )
 
@@ -91,7 +93,7 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     ) -> ToolOutput:
         args = self._arguments.model_construct(**arguments)
         with clawrouter_errors_as_tool_exceptions():
-            answer = self._runner.run(args)
+            answer = self._runner.run(args, progress_reporter(self.name))
         return tool_content(answer.text, answer.images), answer.artifact
 
     async def _arun(
@@ -99,7 +101,7 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     ) -> ToolOutput:
         args = self._arguments.model_construct(**arguments)
         with clawrouter_errors_as_tool_exceptions():
-            answer = await self._runner.arun(args)
+            answer = await self._runner.arun(args, aprogress_reporter(self.name))
         return tool_content(answer.text, answer.images), answer.artifact
 
 

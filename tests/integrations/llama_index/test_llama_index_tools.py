@@ -55,9 +55,9 @@ def model_enum(tool: FunctionTool) -> list[str]:
 # -- package ------------------------------------------------------------------------------
 
 
-def test_public_api_is_the_tool_spec() -> None:
-    """The package exports exactly ClawRouterImageToolSpec, a BaseToolSpec."""
-    assert llama_index.tools.clawrouter.__all__ == ["ClawRouterImageToolSpec"]
+def test_public_api_is_the_tool_spec_and_its_progress_event() -> None:
+    """The package exports ClawRouterImageToolSpec, a BaseToolSpec, and its progress event."""
+    assert llama_index.tools.clawrouter.__all__ == ["ClawRouterImageToolSpec", "ImageProgressEvent"]
     assert issubclass(ClawRouterImageToolSpec, BaseToolSpec)
 
 

@@ -4,6 +4,6 @@
 >>> tools = ClawRouterImageToolSpec(save_dir="images/").to_tool_list()  # doctest: +SKIP
 """
 
-from llama_index.tools.clawrouter.base import ClawRouterImageToolSpec
+from llama_index.tools.clawrouter.base import ClawRouterImageToolSpec, ImageProgressEvent
 
-__all__ = ["ClawRouterImageToolSpec"]
+__all__ = ["ClawRouterImageToolSpec", "ImageProgressEvent"]

@@ -7,6 +7,7 @@ comes from ``clawrouter_images.agent_tools``; this module only translates it int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
@@ -18,6 +19,7 @@ from clawrouter_images.agent_tools import (
     GENERATE_TOOL_NAME,
     EditArgs,
     GenerateArgs,
+    ImageProgress,
     ImageToolResult,
     ImageToolSettings,
     ToolAnswer,
@@ -29,7 +31,10 @@ from clawrouter_images.agent_tools import (
 )
 
 try:
+    import llama_index.core.instrumentation as instrument
     from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
+    from llama_index.core.instrumentation.events import BaseEvent
+    from llama_index.core.instrumentation.span import active_span_id
     from llama_index.core.tools import FunctionTool, ToolMetadata
     from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSpec
 except ImportError as err:  # pragma: no cover - depends on the environment
@@ -38,13 +43,42 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         'pip install "clawrouter-images[llama-index]"'
     ) from err
 
-__all__ = ["ClawRouterImageToolSpec"]
+__all__ = ["ClawRouterImageToolSpec", "ImageProgressEvent"]
 
 ArgsT = TypeVar("ArgsT", GenerateArgs, EditArgs)
 
 # Each sync tool function and its native async twin, so that no tool ever falls back
 # to running the blocking client in an executor (or the async one in a new loop).
 _ASYNC_TWINS = {"generate_image": "agenerate_image", "edit_image": "aedit_image"}
+
+
+class ImageProgressEvent(BaseEvent):
+    """Sent every few seconds while an image call is in flight (an event handler or a
+    workflow's event stream sees it): which tool, which model, how long so far."""
+
+    tool: str
+    model: str
+    elapsed_s: float
+    message: str
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ImageProgressEvent"
+
+
+# llama-index-core re-exports get_dispatcher without __all__, hence the ignore.
+_dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
+
+
+def _progress() -> Callable[[ImageProgress], None]:
+    # The span is read here, where the tool runs: the reports come from a timer task or
+    # the progress thread, where it is not set.
+    span_id = active_span_id.get()
+
+    def report(update: ImageProgress) -> None:
+        _dispatcher.event(ImageProgressEvent(span_id=span_id, **update.as_dict()))
+
+    return report
 
 
 class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
@@ -116,19 +150,23 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
 
     def generate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt."""
-        return _output(self._runner.run(_validated(self._generate_schema, arguments)))
+        args = _validated(self._generate_schema, arguments)
+        return _output(self._runner.run(args, _progress()))
 
     async def agenerate_image(self, **arguments: Any) -> ImageToolResult:
         """Generate images from a text prompt (on the async client)."""
-        return _output(await self._runner.arun(_validated(self._generate_schema, arguments)))
+        args = _validated(self._generate_schema, arguments)
+        return _output(await self._runner.arun(args, _progress()))
 
     def edit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (a URL, an allowed local file or an earlier result)."""
-        return _output(self._runner.run(_validated(self._checked_edit_schema(), arguments)))
+        args = _validated(self._checked_edit_schema(), arguments)
+        return _output(self._runner.run(args, _progress()))
 
     async def aedit_image(self, **arguments: Any) -> ImageToolResult:
         """Edit an existing image (on the async client)."""
-        return _output(await self._runner.arun(_validated(self._checked_edit_schema(), arguments)))
+        args = _validated(self._checked_edit_schema(), arguments)
+        return _output(await self._runner.arun(args, _progress()))
 
     def close(self) -> None:
         """Close the sync client this spec built (injected clients are yours to close)."""
