@@ -174,6 +174,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=("langchain", "llamaindex"),
         help="run only this framework's agent (repeatable; default both)",
     )
+    demo.add_argument(
+        "--slow",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="offline only: how long the emulator takes over the high-res request, so the "
+        "tools' progress reports show (default 2; 0 for none)",
+    )
 
     emulate = commands.add_parser(
         "emulate",
@@ -432,6 +440,7 @@ def _demo(args: argparse.Namespace) -> int:
         emulator=args.emulator,
         llm=args.llm,
         frameworks=args.framework or FRAMEWORKS,
+        slow_step=args.slow,
     )
 
 

@@ -129,6 +129,8 @@ class ImageToolConfig(BaseModel):
     flight are reserved); a call that would go over is refused before it is sent."""
     return_image_block: bool = False
     """Also hand each image to a vision model (an image content block)."""
+    progress_every_s: float = Field(default=PROGRESS_INTERVAL_SECONDS, gt=0)
+    """How often a call in flight reports progress (framework events; see the adapters)."""
 
     def offered(self, *, editing: bool) -> list[ImageModel]:
         """The models offered to the LLM, for generating or for editing."""
@@ -630,7 +632,6 @@ class ImageTools:
                 "give one of them"
             )
         self.budget = budget or Budget(limit, advice=_BUDGET_ADVICE)
-        self.progress_interval = PROGRESS_INTERVAL_SECONDS
         config = self.config
         for name in [*(config.models or ()), config.default_model, config.default_edit_model]:
             note = alias_note(name) if isinstance(name, str) else None
@@ -762,10 +763,10 @@ class ImageTools:
         on_progress: Callable[[ImageProgress], None] | None = None,
     ) -> ToolAnswer:
         """Run the tool whose arguments ``args`` are; while the call is in flight,
-        ``on_progress`` hears how it goes every ``progress_interval`` seconds."""
+        ``on_progress`` hears how it goes every ``progress_every_s`` seconds."""
         kwargs, directory, cost = self._prepared(args)
         tick = _ticks(args, kwargs["model"], on_progress)
-        with self.budget.spending(*cost), watching(tick, self.progress_interval):
+        with self.budget.spending(*cost), watching(tick, self.config.progress_every_s):
             call = self.client.edit if isinstance(args, EditArgs) else self.client.generate
             response = call(**kwargs)
         return self._finish(response, directory)
@@ -782,7 +783,7 @@ class ImageTools:
         tick = _ticks(args, kwargs["model"], on_progress)
         with self.budget.spending(*cost):
             call = client.edit if isinstance(args, EditArgs) else client.generate
-            response = await awaiting(call(**kwargs), tick, self.progress_interval)
+            response = await awaiting(call(**kwargs), tick, self.config.progress_every_s)
         return await self._afinish(response, directory)
 
     def _finish(self, response: ImageResponse, directory: Path | None) -> ToolAnswer:
@@ -886,7 +887,7 @@ def _ticks(
     tool, doing = (EDIT_TOOL_NAME, "editing") if editing else (GENERATE_TOOL_NAME, "generating")
 
     def tick(elapsed: float) -> _ReportT:
-        message = f"{doing} with {model.id}: {elapsed:.0f} s so far"
+        message = f"{doing} with {model.id}: {elapsed:.1f} s so far"
         return report(ImageProgress(tool, model.id, round(elapsed, 1), message))
 
     return tick

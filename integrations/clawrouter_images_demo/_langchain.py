@@ -5,11 +5,11 @@ Imported only when LangChain is wanted (it needs ``langchain`` for ``create_agen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 from langchain_core.messages.tool import tool_call
@@ -17,6 +17,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import BaseTool
 from pydantic import PrivateAttr
 from typing_extensions import Self
+
+from langchain_clawrouter._results import PROGRESS_EVENT
 
 from ._script import STEPS, Step, ToolCallRecord, final_answer, plan_call, tool_call_record
 
@@ -71,9 +73,27 @@ class ScriptedChatModel(BaseChatModel):
         return AIMessage(content="", tool_calls=[call])
 
 
-def run_request(agent: Any, message: str) -> tuple[list[ToolCallRecord], str]:
+class _ProgressPrinter(BaseCallbackHandler):
+    """Shows the tools' progress events (``clawrouter_image_progress``) as they arrive."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self._show = show
+
+    def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:
+        if name == PROGRESS_EVENT:
+            self._show(str(data["message"]))
+
+
+def progress_printer(show: Callable[[str], None]) -> BaseCallbackHandler:
+    return _ProgressPrinter(show)
+
+
+def run_request(
+    agent: Any, message: str, progress: BaseCallbackHandler | None = None
+) -> tuple[list[ToolCallRecord], str]:
     """Send one user message to a fresh conversation; its tool calls and the final answer."""
-    result = agent.invoke({"messages": [HumanMessage(message)]})
+    config = {"callbacks": [progress]} if progress is not None else None
+    result = agent.invoke({"messages": [HumanMessage(message)]}, config=config)
     messages: list[BaseMessage] = result["messages"]
     asked: dict[str, ToolCall] = {}
     records = []

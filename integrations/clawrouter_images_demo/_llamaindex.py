@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from llama_index.core.agent.workflow import AgentOutput, FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.llms import LLM
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 from llama_index.core.tools import BaseTool
+
+from llama_index.tools.clawrouter import ImageProgressEvent
 
 from ._script import (
     STEPS,
@@ -102,3 +105,31 @@ async def run_request(agent: FunctionAgent, message: str) -> tuple[list[ToolCall
         answer: object = await handler
     text = str(answer.response.content or "") if isinstance(answer, AgentOutput) else str(answer)
     return records, text
+
+
+class _ProgressPrinter(BaseEventHandler):
+    """Shows the tools' ``ImageProgressEvent``s as they arrive."""
+
+    show: Callable[[str], None]
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ClawRouterDemoProgress"
+
+    def handle(self, event: Any, **kwargs: Any) -> None:
+        if isinstance(event, ImageProgressEvent):
+            self.show(event.message)
+
+
+@contextlib.contextmanager
+def progress_printed(show: Callable[[str], None]) -> Iterator[None]:
+    """While the ``with`` body runs, show the tools' progress events with ``show``."""
+    import llama_index.core.instrumentation as instrument
+
+    root = instrument.get_dispatcher()  # type: ignore[attr-defined]
+    handler = _ProgressPrinter(show=show)
+    root.add_event_handler(handler)
+    try:
+        yield
+    finally:
+        root.event_handlers.remove(handler)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from clawrouter_images import AsyncImageClient, ImageClient, estimate_cost
+from clawrouter_images._catalog import format_usd
 from clawrouter_images._constants import ENV_BASE_URL
 
 from ._gallery import FRAMEWORK_LABELS, RunInfo, format_table, write_gallery
@@ -46,9 +47,13 @@ _NEEDS = {
         ("llama_index.tools.clawrouter", "clawrouter-images[llama-index]"),
     ),
 }
-# A real model may retry or add a call; the clients refuse to spend past this many times
-# what the brief's calls are estimated to cost.
+# A real model may retry or add a call; each agent's tools refuse to spend past this many
+# times what the brief's calls are estimated to cost.
 _BUDGET_FACTOR = 2.0
+# Offline, the emulator takes this long over the high-res request, so that the tools'
+# progress reports (four in that time) show; ClawRouter's gpt-image-2 takes minutes.
+SLOW_STEP_SECONDS = 2.0
+_SLOW_MODEL = "google/nano-banana-pro"
 
 RequestRunner = Callable[[str], tuple[list[ToolCallRecord], str]]
 # What one request gave: its tool calls and the agent's answer, or why the agent failed.
@@ -82,6 +87,7 @@ def run_demo(
     emulator: bool = False,
     llm: str | None = None,
     frameworks: Sequence[str] = FRAMEWORKS,
+    slow_step: float = SLOW_STEP_SECONDS,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -102,7 +108,7 @@ def run_demo(
         print(f"clawrouter-images: error: {problem}", file=err)
         return 1
     budget = expected_cost() * _BUDGET_FACTOR
-    with _place(base_url, budget) as place:
+    with _place(base_url, slow_step) as place:
         if not place.offline:
             print(
                 f"Using ClawRouter at {place.base_url}: these requests are paid, estimated "
@@ -112,7 +118,10 @@ def run_demo(
         outcomes: list[StepOutcome] = []
         for framework in chosen:
             print(f"{FRAMEWORK_LABELS[framework]} agent:", file=err)
-            outcomes += _run_framework(framework, place, output, models.get(framework), err)
+            settings = _tool_settings(framework, output, budget)
+            if place.offline and slow_step > 0:
+                settings["progress_every_s"] = min(slow_step / 4, 1.0)
+            outcomes += _run_framework(framework, place, settings, models.get(framework), err)
     print(format_table(outcomes), file=out)
     info = RunInfo(
         where=place.description,
@@ -159,7 +168,7 @@ def _importable(module: str) -> bool:
 
 
 @contextlib.contextmanager
-def _place(base_url: str | None, budget: float) -> Iterator[_Place]:
+def _place(base_url: str | None, slow_step: float) -> Iterator[_Place]:
     if base_url is not None:
         with ImageClient(base_url, max_retries=0) as probe:
             health = probe.health()  # a ClawRouterError here says how to start ClawRouter
@@ -168,49 +177,49 @@ def _place(base_url: str | None, budget: float) -> Iterator[_Place]:
             base_url=probe.base_url,
             description=f"ClawRouter at {probe.base_url}{wallet}",
             offline=False,
-            sync_client=lambda: ImageClient(base_url, budget_usd=budget),
-            async_client=lambda: AsyncImageClient(base_url, budget_usd=budget),
+            sync_client=lambda: ImageClient(base_url),
+            async_client=lambda: AsyncImageClient(base_url),
         )
         return
-    from clawrouter_images.emulator import Emulator  # the [emulator] extra
+    from clawrouter_images.emulator import Emulator, Fault  # the [emulator] extra
 
     with (
         tempfile.TemporaryDirectory(prefix="clawrouter-demo-") as image_dir,
         Emulator(image_dir=image_dir) as emu,
     ):
+        if slow_step > 0:
+            emu.add_fault(Fault("slow", delay=slow_step), model=_SLOW_MODEL, times=None)
         yield _Place(
             base_url=emu.base_url,
             description="offline emulator (no ClawRouter, no wallet)",
             offline=True,
-            sync_client=lambda: ImageClient(
-                emu.base_url, budget_usd=budget, http_client=emu.sync_client()
-            ),
-            async_client=lambda: AsyncImageClient(
-                emu.base_url, budget_usd=budget, http_client=emu.async_client()
-            ),
+            sync_client=lambda: ImageClient(emu.base_url, http_client=emu.sync_client()),
+            async_client=lambda: AsyncImageClient(emu.base_url, http_client=emu.async_client()),
         )
 
 
-def _tool_settings(framework: str, output: Path) -> dict[str, Any]:
+def _tool_settings(framework: str, output: Path, budget: float) -> dict[str, Any]:
     return {
         "models": list(DEMO_MODELS),
         "save_dir": output / framework,
         # The file request attaches an image an earlier request saved here.
         "allowed_dirs": [output],
+        # One cap for everything the agent's tools spend, sync and async.
+        "budget_usd": round(budget, 4),
     }
 
 
 def _run_framework(
-    framework: str, place: _Place, output: Path, model: Any | None, err: TextIO
+    framework: str, place: _Place, settings: dict[str, Any], model: Any | None, err: TextIO
 ) -> list[StepOutcome]:
     """Run the steps with ``model`` (a real chat model), or the scripted one when None."""
     if framework == "langchain":
-        return _run_langchain(place, output, model, err)
-    return asyncio.run(_run_llamaindex(place, output, model, err))
+        return _run_langchain(place, settings, model, err)
+    return asyncio.run(_run_llamaindex(place, settings, model, err))
 
 
 def _run_langchain(
-    place: _Place, output: Path, model: Any | None, err: TextIO
+    place: _Place, settings: dict[str, Any], model: Any | None, err: TextIO
 ) -> list[StepOutcome]:
     from langchain_clawrouter import ClawRouterImageToolkit
 
@@ -218,7 +227,7 @@ def _run_langchain(
 
     with place.sync_client() as client:
         toolkit = ClawRouterImageToolkit(
-            **_tool_settings("langchain", output),
+            **settings,
             client=client,
             # Never used (the agent runs sync); given so none is built for the environment.
             async_client=place.async_client(),
@@ -227,13 +236,16 @@ def _run_langchain(
         agent = _langchain.make_agent(
             model if model is not None else _langchain.ScriptedChatModel(), toolkit.get_tools()
         )
-        return _run_steps(
-            "langchain", lambda message: _langchain.run_request(agent, message), strict, err
+        show = _langchain.progress_printer(lambda line: print(f"    {line}", file=err))
+        outcomes = _run_steps(
+            "langchain", lambda message: _langchain.run_request(agent, message, show), strict, err
         )
+        _spent(toolkit.spent_usd, settings["budget_usd"], err)
+        return outcomes
 
 
 async def _run_llamaindex(
-    place: _Place, output: Path, model: Any | None, err: TextIO
+    place: _Place, settings: dict[str, Any], model: Any | None, err: TextIO
 ) -> list[StepOutcome]:
     from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
@@ -241,10 +253,11 @@ async def _run_llamaindex(
 
     # Made inside the event loop that uses it, and closed in it.
     async with place.async_client() as async_client:
-        with place.sync_client() as client:
-            spec = ClawRouterImageToolSpec(
-                **_tool_settings("llamaindex", output), client=client, async_client=async_client
-            )
+        with (
+            place.sync_client() as client,
+            _llamaindex.progress_printed(lambda line: print(f"    {line}", file=err)),
+        ):
+            spec = ClawRouterImageToolSpec(**settings, client=client, async_client=async_client)
             strict = model is None
             agent = _llamaindex.make_agent(
                 model if model is not None else _llamaindex.scripted_llm(), spec.to_tool_list()
@@ -262,7 +275,12 @@ async def _run_llamaindex(
                     result = _agent_failed(problem)
                 outcomes.append(_outcome("llamaindex", step, message, source, result, strict))
                 _progress(outcomes[-1], err)
+            _spent(spec.spent_usd, settings["budget_usd"], err)
             return outcomes
+
+
+def _spent(spent: float, budget: float, err: TextIO) -> None:
+    print(f"  spent {format_usd(spent)} of the agent's {format_usd(budget)} budget", file=err)
 
 
 def _run_steps(framework: str, run: RequestRunner, strict: bool, err: TextIO) -> list[StepOutcome]:

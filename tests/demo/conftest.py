@@ -36,10 +36,12 @@ class DemoRun:
 
 
 def run_demo_cli(args: list[str]) -> tuple[int, str, str]:
-    """``main(["demo", *args])`` in-process, with its stdout and stderr."""
+    """``main(["demo", *args])`` in-process, with its stdout and stderr; without a slow step
+    unless ``args`` ask for one (the demo's own default waits 2 s to show progress)."""
     out, err = io.StringIO(), io.StringIO()
+    slow = [] if "--slow" in args else ["--slow", "0"]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["demo", *args])
+        code = main(["demo", *slow, *args])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -63,7 +65,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     output = tmp_path_factory.mktemp("demo") / "clawrouter-demo"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("CLAWROUTER_BASE_URL", raising=False)
-        code, out, err = run_demo_cli(["-o", str(output)])
+        # A short slow step: the tools report progress four times while it lasts.
+        code, out, err = run_demo_cli(["--slow", "0.2", "-o", str(output)])
     return DemoRun(code, out, err, output)
 
 

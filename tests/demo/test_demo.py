@@ -91,6 +91,19 @@ def test_progress_goes_to_stderr(demo: DemoRun) -> None:
     assert "agent:" not in demo.out
 
 
+def test_each_agent_shows_the_slow_calls_progress(demo: DemoRun) -> None:
+    """While the high-res request is slow, both agents' tools report it, in each framework's
+    own way (LangChain custom events, LlamaIndex instrumentation events)."""
+    for framework, rest in (("LangChain", "LlamaIndex agent:"), ("LlamaIndex", "\nframework")):
+        part = demo.err.split(f"{framework} agent:", 1)[1].split(rest, 1)[0]
+        assert "generating with google/nano-banana-pro: " in part, part
+
+
+def test_each_agent_spends_from_one_budget(demo: DemoRun) -> None:
+    """Each agent's tools share one budget, twice what the brief's calls cost, and say so."""
+    assert demo.err.count("spent $0.1995 of the agent's $0.399 budget") == 2
+
+
 def test_index_html_references_only_files_that_exist(demo: DemoRun, gallery: GalleryParser) -> None:
     """Every src/href of the gallery is a relative link to a file inside the output folder."""
     assert gallery.references

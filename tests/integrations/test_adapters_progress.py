@@ -45,18 +45,11 @@ def _slow_async_client(until: asyncio.Event) -> AsyncImageClient:
     return AsyncImageClient(BASE_URL, http_client=http, max_retries=0)
 
 
-def _fast(tool: Any) -> Any:
-    tool._runner.progress_interval = TICK
-    return tool
-
-
 async def test_langchain_progress_reaches_astream_events() -> None:
     """While the async call waits, on_custom_event carries model, elapsed time and a message."""
     enough = asyncio.Event()
-    tool = _fast(
-        langchain_clawrouter.ClawRouterGenerateImage(
-            client=ImageClient(BASE_URL), async_client=_slow_async_client(enough)
-        )
+    tool = langchain_clawrouter.ClawRouterGenerateImage(
+        client=ImageClient(BASE_URL), async_client=_slow_async_client(enough), progress_every_s=TICK
     )
     progress: list[dict[str, Any]] = []
     stream = tool.astream_events({"prompt": "a slow fox", "model": "gpt-image-2"}, version="v2")
@@ -87,8 +80,10 @@ def test_langgraph_custom_stream_shows_progress_of_a_sync_call() -> None:
             if len(seen) >= 2:
                 enough.set()
 
-    toolkit = langchain_clawrouter.ClawRouterImageToolkit(client=_slow_sync_client(enough))
-    tools = [_fast(tool) for tool in toolkit.get_tools()]
+    toolkit = langchain_clawrouter.ClawRouterImageToolkit(
+        client=_slow_sync_client(enough), progress_every_s=TICK
+    )
+    tools = toolkit.get_tools()
     agent = agents.create_agent(scripted_chat_model(), tools)
     chunks = list(
         agent.stream(
@@ -132,7 +127,9 @@ def collect() -> Any:
 def test_llamaindex_sync_progress_reaches_an_event_handler(collect: Any) -> None:
     """A sync call's progress arrives as ImageProgressEvent on the root dispatcher."""
     collect.enough = threading.Event()
-    spec = _fast(llama_clawrouter.ClawRouterImageToolSpec(client=_slow_sync_client(collect.enough)))
+    spec = llama_clawrouter.ClawRouterImageToolSpec(
+        client=_slow_sync_client(collect.enough), progress_every_s=TICK
+    )
     tool = {t.metadata.name: t for t in spec.to_tool_list()}["generate_image"]
     assert not tool.call(prompt="a slow fox", model="banana-pro").is_error
     assert len(collect.events) >= 2
@@ -144,10 +141,10 @@ def test_llamaindex_sync_progress_reaches_an_event_handler(collect: Any) -> None
 async def test_llamaindex_async_progress_reaches_an_event_handler(collect: Any) -> None:
     """An async call's progress comes from a timer task beside the request."""
     collect.enough = asyncio.Event()
-    spec = _fast(
-        llama_clawrouter.ClawRouterImageToolSpec(
-            client=ImageClient(BASE_URL), async_client=_slow_async_client(collect.enough)
-        )
+    spec = llama_clawrouter.ClawRouterImageToolSpec(
+        client=ImageClient(BASE_URL),
+        async_client=_slow_async_client(collect.enough),
+        progress_every_s=TICK,
     )
     tool = {t.metadata.name: t for t in spec.to_tool_list()}["edit_image"]
     output = await tool.acall(prompt="snow", image="data:image/png;base64," + _PNG_B64)
@@ -160,10 +157,9 @@ def test_a_failing_progress_handler_does_not_fail_the_call(
 ) -> None:
     """A report that raises is logged; the paid call still returns its images."""
     enough = threading.Event()
-    from clawrouter_images.agent_tools import GenerateArgs, ImageTools
+    from clawrouter_images.agent_tools import GenerateArgs, ImageToolConfig, ImageTools
 
-    tools = ImageTools(client=_slow_sync_client(enough))
-    tools.progress_interval = TICK
+    tools = ImageTools(ImageToolConfig(progress_every_s=TICK), client=_slow_sync_client(enough))
     failures = 0
 
     def broken(update: Any) -> None:
