@@ -409,34 +409,35 @@ def _fit(parts: list[str]) -> str:
 
 def generate_description(config: ImageToolConfig | None = None) -> str:
     """When to use the generate tool and which model and size to pick, from the catalogue."""
-    config = config or ImageToolConfig()
-    offered = config.offered(editing=False)
-    default = config.default_for(editing=False)
-    return _fit(
-        [
-            "Generate images from a text prompt. Use when the user asks to generate, create, "
-            "draw or make an image. USD per image:",
-            _model_lines(offered, default),
-            _sizes_by_shape(offered),
-            "Returns markdown image links.",
-        ]
-    )
+    return _description(config or ImageToolConfig(), editing=False)
 
 
 def edit_description(config: ImageToolConfig | None = None) -> str:
     """When to use the edit tool and which model to pick, from the catalogue."""
-    config = config or ImageToolConfig()
-    offered = config.offered(editing=True)
-    default = config.default_for(editing=True)
-    return _fit(
-        [
+    return _description(config or ImageToolConfig(), editing=True)
+
+
+def _description(config: ImageToolConfig, *, editing: bool) -> str:
+    offered = config.offered(editing=editing)
+    if editing:
+        when = (
             "Edit an existing image following an instruction. Use when the user asks to edit, "
             "modify, change or retouch an image: from a URL, a local file or an earlier result. "
-            "USD per image:",
-            _model_lines(offered, default),
+            "USD per image:"
+        )
+        returns = f"Up to {MAX_INPUT_IMAGES} input images; {_mask_rule(offered)} "
+    else:
+        when = (
+            "Generate images from a text prompt. Use when the user asks to generate, create, "
+            "draw or make an image. USD per image:"
+        )
+        returns = ""
+    return _fit(
+        [
+            when,
+            _model_lines(offered, config.default_for(editing=editing)),
             _sizes_by_shape(offered),
-            f"Up to {MAX_INPUT_IMAGES} input images; {_mask_rule(offered)} "
-            "Returns markdown image links.",
+            returns + "Returns markdown image links.",
         ]
     )
 
