@@ -25,12 +25,11 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from langchain.agents import create_agent
-from langchain.agents.middleware.types import InputAgentState
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.messages.tool import tool_call
@@ -38,6 +37,10 @@ from langchain_core.tools import BaseTool
 from typing_extensions import Self
 
 from clawrouter_images import AsyncImageClient, ImageClient
+
+if TYPE_CHECKING:
+    # Only a type (langchain >= 1.3.7 names it); the agents run on older releases too.
+    from langchain.agents.middleware.types import InputAgentState
 
 BASE_URL = "http://127.0.0.1:8402"
 # ClawRouter names its images after the port it listens on, on "localhost".
