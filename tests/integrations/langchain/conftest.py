@@ -39,7 +39,7 @@ from typing_extensions import Self
 from clawrouter_images import AsyncImageClient, ImageClient
 
 if TYPE_CHECKING:
-    # Only a type (langchain >= 1.3.7 names it); the agents run on older releases too.
+    # Only a type: langchain 1.3.8 has it, the 1.2.11 floor does not (the agents run there too).
     from langchain.agents.middleware.types import InputAgentState
 
 BASE_URL = "http://127.0.0.1:8402"
