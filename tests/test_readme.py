@@ -17,10 +17,32 @@ def _bash_blocks(text: str) -> list[str]:
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
-    """The last line of .ci/run is the README's 'run the tests' command, character for character."""
-    ci_line = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    """.ci/run's first command after its setup is the README's 'run the tests', character for
+    character; what follows it (the lowest-versions run) comes only after it has passed."""
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     section = README.split("Run the tests", 1)[1]
-    assert _bash_blocks(section)[0] == ci_line
+    readme_command = _bash_blocks(section)[0]
+    assert "\n" not in readme_command
+    assert ci_lines.count(readme_command) == 1
+    after = ci_lines[ci_lines.index(readme_command) + 1 :]
+    # `set -e` spares a failure inside an && list: the script must check the status itself.
+    assert after[:3] == [
+        "# `set -e` does not stop at a failure inside an && list (only at its last command): stop here.",
+        "readme_status=$?",
+        'if [ "$readme_status" -ne 0 ]; then exit "$readme_status"; fi',
+    ]
+
+
+def test_ci_runs_the_tests_again_at_the_lowest_declared_versions() -> None:
+    """The floors in pyproject.toml are checked: the core alone and every extra, installed by
+    uv at their lowest versions, the suite and the demo run there, pytest last."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line for line in ci.splitlines() if line and not line.startswith("#")]
+    assert '--resolution lowest-direct -e ".[emulator]" --group test' in ci
+    assert '--resolution lowest-direct -e ".[demo]" --group dev' in ci
+    assert 'bin/pip" install -q uv' in ci  # a CI machine starts bare: uv comes from pip
+    assert any(" demo --emulator -o " in line for line in lines)
+    assert lines[-1].endswith("-m pytest -q")
 
 
 def test_readme_models_table_matches_the_catalogue() -> None:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from langchain.agents import create_agent
-from langchain.agents.middleware.types import InputAgentState
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.messages.tool import tool_call
@@ -29,6 +28,10 @@ from langchain_core.tools import BaseTool
 from tests.support.server import FakeClawRouter
 from tests.support.twin import Mode
 from typing_extensions import Self
+
+if TYPE_CHECKING:
+    # Only a type: langchain 1.3.8 has it, the 1.2.11 floor does not (the agents run there too).
+    from langchain.agents.middleware.types import InputAgentState
 
 
 class ScriptedChatModel(GenericFakeChatModel):
