@@ -8,6 +8,7 @@ happens to be installed, for the ``httpx`` command only.  Until something calls
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import Any
@@ -15,10 +16,17 @@ from typing import Any
 _NAME = "httpx._main"
 
 
+# What httpx's CLI imports; without all of them httpx falls back to its own stub `main`,
+# which says what to install, and that is left as it is.
+_CLI_NEEDS = ("click", "pygments", "rich")
+
+
 def defer_httpx_cli() -> None:
     """Install the stand-in, unless httpx (or its CLI) was imported already: then the cost
     is paid, and a module someone else loaded is never replaced."""
     if "httpx" in sys.modules or _NAME in sys.modules:
+        return
+    if not all(importlib.util.find_spec(name) for name in _CLI_NEEDS):
         return
     stand_in = types.ModuleType(_NAME, "Stand-in until httpx.main is called.")
 

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("click") is None, reason="httpx imports its CLI only with click"
+    not all(importlib.util.find_spec(name) for name in ("click", "pygments", "rich")),
+    reason="httpx's CLI needs click, pygments and rich",
 )
 
 
@@ -42,3 +43,12 @@ def test_an_httpx_imported_first_is_left_alone() -> None:
         "from clawrouter_images import ImageClient; print(sys.modules['httpx._main'] is real)"
     )
     assert out.strip() == "True"
+
+
+def test_without_rich_httpx_keeps_its_own_fallback() -> None:
+    """Where httpx's CLI cannot import, no stand-in is installed: httpx's own stub stays."""
+    out = _run(
+        "import sys; sys.modules['rich'] = None; import clawrouter_images; "
+        "print('httpx._main' in sys.modules)"
+    )
+    assert out.strip() == "False"
