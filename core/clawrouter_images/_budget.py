@@ -8,9 +8,7 @@ released if it cannot have been.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 
 from ._exceptions import BudgetExceededError, ClawRouterError, InvalidRequestError, quote
 
@@ -72,21 +70,30 @@ class Budget:
                 f"{_usd(left)} left; {what} would cost {_usd(estimate)}. {self._advice}"
             )
 
-    @contextlib.contextmanager
-    def spending(self, what: str, estimate: float) -> Iterator[None]:
-        """Reserve ``estimate`` around one call; afterwards count it as spent unless the
-        call failed with an error that says it cannot have been paid."""
-        with self._lock:
-            self.check(what, estimate)
-            self._reserved += estimate
-        paid = True
-        try:
-            yield
-        except ClawRouterError as err:
-            paid = err.may_have_been_paid
-            raise
-        finally:
-            with self._lock:
-                self._reserved -= estimate
-                if paid:
-                    self._spent += estimate
+    def spending(self, what: str, estimate: float) -> _Hold:
+        """Reserve ``estimate`` around one call (``with budget.spending(...)``); afterwards
+        count it as spent unless the call failed with an error that says it cannot have
+        been paid."""
+        return _Hold(self, what, estimate)
+
+
+class _Hold:
+    # A class, not @contextmanager: it runs on every paid call of every client and tool.
+    __slots__ = ("_budget", "_estimate", "_what")
+
+    def __init__(self, budget: Budget, what: str, estimate: float) -> None:
+        self._budget, self._what, self._estimate = budget, what, estimate
+
+    def __enter__(self) -> None:
+        budget = self._budget
+        with budget._lock:
+            budget.check(self._what, self._estimate)
+            budget._reserved += self._estimate
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        paid = exc.may_have_been_paid if isinstance(exc, ClawRouterError) else True
+        budget = self._budget
+        with budget._lock:
+            budget._reserved -= self._estimate
+            if paid:
+                budget._spent += self._estimate

@@ -15,7 +15,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -48,16 +48,24 @@ def _safely(tick: Tick, elapsed: float) -> None:
 
 
 class _Ticker:
-    """The one thread that calls each watched sync call's tick every ``interval`` seconds."""
+    """The one thread that calls each watched sync call's tick every ``interval`` seconds.
+
+    Registering a call only touches a dict: the thread wakes on its own schedule (the
+    shortest interval in use), and is woken only when it was parked, after a minute with
+    nothing in flight.  So a stream of fast calls costs no thread switch per call.
+    """
+
+    _PARK_AFTER_S = 60.0
 
     def __init__(self) -> None:
         self._wake = threading.Condition()
         self._watches: dict[int, tuple[Tick, float, float, float]] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        self._parked = True
+        self._every = float("inf")
 
-    @contextlib.contextmanager
-    def watching(self, tick: Tick, interval: float) -> Iterator[None]:
+    def add(self, tick: Tick, interval: float) -> int:
         started = time.monotonic()
         with self._wake:
             key = next(self._ids)
@@ -67,14 +75,16 @@ class _Ticker:
                     target=self._run, name="clawrouter-images-progress", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
-        try:
-            yield
-        finally:
-            with self._wake:
-                del self._watches[key]
+            if self._parked or interval < self._every:
+                self._wake.notify()
+        return key
+
+    def remove(self, key: int) -> None:
+        with self._wake:
+            del self._watches[key]
 
     def _run(self) -> None:
+        idle_since = time.monotonic()
         while True:
             due: list[tuple[Tick, float]] = []
             with self._wake:
@@ -83,10 +93,15 @@ class _Ticker:
                     if at <= now:
                         due.append((tick, now - started))
                         self._watches[key] = (tick, interval, started, now + interval)
+                if self._watches:
+                    idle_since = now
                 if not due:
-                    soonest = min((w[3] for w in self._watches.values()), default=None)
-                    # Parked with no timeout while nothing is in flight.
-                    self._wake.wait(None if soonest is None else soonest - now)
+                    self._every = min((w[1] for w in self._watches.values()), default=1.0)
+                    self._parked = now - idle_since > self._PARK_AFTER_S
+                    soonest = min((w[3] for w in self._watches.values()), default=now + 1.0)
+                    timeout = None if self._parked else max(0.0, min(soonest - now, self._every))
+                    self._wake.wait(timeout)
+                    self._parked = False
                     continue
             for tick, elapsed in due:
                 _safely(tick, elapsed)
@@ -95,11 +110,22 @@ class _Ticker:
 _TICKER = _Ticker()
 
 
-def watching(tick: Tick | None, interval: float) -> contextlib.AbstractContextManager[None]:
+class watching:
     """While the ``with`` body runs (a blocking call), call ``tick(elapsed)`` every interval."""
-    if tick is None:
-        return contextlib.nullcontext()
-    return _TICKER.watching(tick, interval)
+
+    # A class, not @contextmanager: it runs on every sync tool call.
+    __slots__ = ("_interval", "_key", "_tick")
+
+    def __init__(self, tick: Tick | None, interval: float) -> None:
+        self._tick, self._interval, self._key = tick, interval, -1
+
+    def __enter__(self) -> None:
+        if self._tick is not None:
+            self._key = _TICKER.add(self._tick, self._interval)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._tick is not None:
+            _TICKER.remove(self._key)
 
 
 async def awaiting(awaitable: Awaitable[_T], tick: AsyncTick | None, interval: float) -> _T:

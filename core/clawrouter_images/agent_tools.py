@@ -132,8 +132,19 @@ class ImageToolConfig(BaseModel):
     progress_every_s: float = Field(default=PROGRESS_INTERVAL_SECONDS, gt=0)
     """How often a call in flight reports progress (framework events; see the adapters)."""
 
+    # offered() runs several times a call: kept per list of models (by identity and length,
+    # so that assigning a new list, or appending to this one, is seen).
+    _offered: dict[tuple[bool, int, int], list[ImageModel]] = PrivateAttr(default_factory=dict)
+
     def offered(self, *, editing: bool) -> list[ImageModel]:
         """The models offered to the LLM, for generating or for editing."""
+        key = (editing, id(self.models), len(self.models or ()))
+        found = self._offered.get(key)
+        if found is None:
+            found = self._offered[key] = self._choose(editing=editing)
+        return found
+
+    def _choose(self, *, editing: bool) -> list[ImageModel]:
         if self.models is None:
             chosen = [m for m in MODELS.values() if m.available]
         else:

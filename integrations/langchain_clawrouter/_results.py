@@ -49,23 +49,21 @@ def clawrouter_errors_as_tool_exceptions() -> Iterator[None]:
         raise ToolException(err.message) from err
 
 
-# Progress: called where the tool runs, so that the run's config (its callbacks) and, inside
-# a LangGraph run, its stream writer are captured there; the reports then come from a timer
-# (async) or the progress thread (sync), where neither could be looked up.
+# Progress: the reporter is made where the tool runs, and keeps that place's context (the
+# run's config with its callbacks and, inside a LangGraph run, its stream writer); the
+# reports come later from a timer task (async, which copies the context by itself) or the
+# progress thread (sync, which runs them in the kept copy).  Nothing is looked up per call:
+# a call that ends before its first report costs only the copy.
 
 
 def progress_reporter(tool_name: str) -> Callable[[ImageProgress], None]:
     """Progress as custom events (``astream_events``: ``on_custom_event``) and on LangGraph's
     custom stream (``stream_mode="custom"``)."""
-    config, write = ensure_config(), _stream_writer()
-    # LangGraph's writer reads the run's context variables: the reports run in a copy of
-    # this thread's context (the async timer task copies it by itself).
     context = contextvars.copy_context()
 
     def send(data: dict[str, Any]) -> None:
-        dispatch_custom_event(PROGRESS_EVENT, data, config=config)
-        if write is not None:
-            write({PROGRESS_EVENT: data})
+        dispatch_custom_event(PROGRESS_EVENT, data, config=ensure_config())
+        _write(data)
 
     def report(update: ImageProgress) -> None:
         context.run(send, {**update.as_dict(), "tool": tool_name})
@@ -75,24 +73,23 @@ def progress_reporter(tool_name: str) -> Callable[[ImageProgress], None]:
 
 def aprogress_reporter(tool_name: str) -> Callable[[ImageProgress], Awaitable[None]]:
     """``progress_reporter`` for async calls."""
-    config, write = ensure_config(), _stream_writer()
 
     async def report(update: ImageProgress) -> None:
         data = {**update.as_dict(), "tool": tool_name}
-        await adispatch_custom_event(PROGRESS_EVENT, data, config=config)
-        if write is not None:
-            write({PROGRESS_EVENT: data})
+        await adispatch_custom_event(PROGRESS_EVENT, data, config=ensure_config())
+        _write(data)
 
     return report
 
 
-def _stream_writer() -> Callable[[Any], None] | None:
+def _write(data: dict[str, Any]) -> None:
+    """Also on LangGraph's custom stream, when this runs inside a graph."""
     # Only a loaded LangGraph can be running this tool: never import it just to ask.
     graph_config = sys.modules.get("langgraph.config")
     if graph_config is None:
-        return None
+        return
     try:
         writer: Callable[[Any], None] = graph_config.get_stream_writer()
     except (RuntimeError, KeyError):  # no runnable config at all, or not a graph's
-        return None
-    return writer
+        return
+    writer({PROGRESS_EVENT: data})
