@@ -85,6 +85,8 @@ class ImageModel:
         Otherwise raises ``InvalidRequestError`` saying what is wrong with it and which
         sizes would work.
         """
+        if size in self.sizes:  # the usual case, spelt as listed: nothing to parse
+            return size
         problem = self.size_problem(size)
         if problem is not None:
             raise InvalidRequestError(problem)
@@ -133,6 +135,8 @@ class ImageModel:
         A free size costs what the smallest listed size covering its area costs:
         the gateway bills by tier, and over-estimating is the safe side for a budget.
         """
+        if size in self.prices:  # spelt as listed: nothing to parse
+            return self.prices[size]
         size = normalize_size(size)
         if size in self.prices:
             return self.prices[size]
@@ -176,12 +180,11 @@ def _parse(size: str) -> tuple[int, int] | str:
         )
     # NFKC turns full-width digits and ｘ (what a CJK keyboard types) into ASCII; × stays.
     match = _SIZE_RE.fullmatch(unicodedata.normalize("NFKC", text))
-    shown = f"size {quote(repr(size), 40)}"
     if match is None:
-        return f"{shown} is not of the form WIDTHxHEIGHT (two whole numbers of pixels)"
+        return f"size {quote(repr(size), 40)} is not of the form WIDTHxHEIGHT (two whole numbers of pixels)"
     width, height = int(match.group(1)), int(match.group(2))
     if width < 0 or height < 0:
-        return f"{shown} has a negative side"
+        return f"size {quote(repr(size), 40)} has a negative side"
     return width, height
 
 
