@@ -29,6 +29,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -60,17 +61,6 @@ from ._exceptions import (
     timeout_error,
     unexpected_body_error,
 )
-from ._files import AtomicImageFile, prepare_save_dir, safe_stem
-from ._inputs import (
-    ImageBytes,
-    ImageInputs,
-    JSONBody,
-    PreparedInput,
-    check_image_bytes,
-    prepare_input,
-    prepare_inputs,
-)
-from ._masks import mask_for_upstream
 from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
 from ._network import blocked, clawrouter_image_path, literal_refusal
 from ._transport import (
@@ -82,6 +72,12 @@ from ._transport import (
     sync_http_client,
 )
 from ._version import package_version
+
+if TYPE_CHECKING:
+    # Loaded with the first edit or save (see _inputs, _files and their uses below): a
+    # client that only generates never needs them.
+    from ._files import AtomicImageFile
+    from ._inputs import ImageBytes, ImageInputs, PreparedInput
 
 log = logging.getLogger(c.LOGGER_NAME)
 
@@ -335,6 +331,8 @@ class _BaseClient:
             return httpx.Request(
                 "POST", url, json=call.fields, headers=self._headers_for(url), extensions=extensions
             )
+        from ._inputs import JSONBody
+
         body = JSONBody(call.fields, images)
         headers = self._headers_for(
             url, {"Content-Type": "application/json", "Content-Length": str(len(body))}
@@ -430,6 +428,13 @@ class _BaseClient:
                 raise after_send_error(self.base_url, err) from err
 
     @staticmethod
+    def _inputs(image: object, mask: object) -> tuple[list[PreparedInput], PreparedInput | None]:
+        """The edit's inputs, read and checked."""
+        from ._inputs import prepare_input, prepare_inputs
+
+        return prepare_inputs(image), (prepare_input(mask) if mask is not None else None)
+
+    @staticmethod
     def _edit_fields(
         image: object, images: list[ImageBytes], mask: ImageBytes | None
     ) -> dict[str, list[ImageBytes] | ImageBytes]:
@@ -438,6 +443,8 @@ class _BaseClient:
             "image": images if isinstance(image, (list, tuple)) else images[0]
         }
         if mask is not None:
+            from ._masks import mask_for_upstream
+
             fields["mask"] = mask_for_upstream(mask)
         return fields
 
@@ -724,6 +731,8 @@ class _BaseClient:
     ) -> Generator[tuple[AtomicImageFile, str | None], None, None]:
         """Each image's file, open: inline bytes are written already; otherwise the URL
         whose bytes the caller writes.  Each file lands when the caller moves on."""
+        from ._files import AtomicImageFile, prepare_save_dir, safe_stem
+
         target = prepare_save_dir(directory)
         count = len(response.data)
         for index, item in enumerate(response.data):
@@ -948,8 +957,9 @@ class ImageClient(_BaseClient):
             image,
             mask,
         )
-        images = [self._fetch_input(item) for item in prepare_inputs(image)]
-        checked_mask = self._fetch_input(prepare_input(mask)) if mask is not None else None
+        items, mask_item = self._inputs(image, mask)
+        images = [self._fetch_input(item) for item in items]
+        checked_mask = self._fetch_input(mask_item) if mask_item is not None else None
         return self._execute(call, self._edit_fields(image, images, checked_mask))
 
     def health(self, full: bool = False) -> Health:
@@ -1057,6 +1067,8 @@ class ImageClient(_BaseClient):
         return bytes(body)
 
     def _fetch_input(self, item: PreparedInput) -> ImageBytes:
+        from ._inputs import ImageBytes, check_image_bytes
+
         if isinstance(item, ImageBytes):
             return item
         data = self._fetch(item.url, _INPUT, c.MAX_INPUT_IMAGE_BYTES)
@@ -1153,8 +1165,9 @@ class AsyncImageClient(_BaseClient):
             image,
             mask,
         )
-        images = [await self._fetch_input(item) for item in prepare_inputs(image)]
-        checked_mask = await self._fetch_input(prepare_input(mask)) if mask is not None else None
+        items, mask_item = self._inputs(image, mask)
+        images = [await self._fetch_input(item) for item in items]
+        checked_mask = await self._fetch_input(mask_item) if mask_item is not None else None
         return await self._execute(call, self._edit_fields(image, images, checked_mask))
 
     async def health(self, full: bool = False) -> Health:
@@ -1258,6 +1271,8 @@ class AsyncImageClient(_BaseClient):
         return bytes(body)
 
     async def _fetch_input(self, item: PreparedInput) -> ImageBytes:
+        from ._inputs import ImageBytes, check_image_bytes
+
         if isinstance(item, ImageBytes):
             return item
         data = await self._fetch(item.url, _INPUT, c.MAX_INPUT_IMAGE_BYTES)
