@@ -16,19 +16,12 @@ from typing import TYPE_CHECKING
 
 from ._constants import PILLOW_INSTALL, PREVIEW_TIMEOUT_SECONDS, THUMBNAIL_PIXELS
 from ._exceptions import ClawRouterError
+from ._vision import pillow_installed
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
 
 _NO_PILLOW = f"for previews, {PILLOW_INSTALL}"
-
-
-def _pillow() -> bool:
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def thumbnail_png(data: bytes) -> bytes | None:
@@ -79,7 +72,7 @@ def _downloaded(response: ImageResponse, index: int) -> bytes | None:
 
 def thumbnail(response: ImageResponse, index: int) -> bytes | None:
     """Image ``index`` as a thumbnail PNG, made once per response and image."""
-    if index in response._thumbnails or not _pillow():
+    if index in response._thumbnails or not pillow_installed():
         return response._thumbnails.get(index)
     data = _local_bytes(response, index)
     if data is None:
@@ -107,7 +100,7 @@ def response_html(response: ImageResponse) -> str:
                 if where and not where.startswith("data:")
                 else "inline image"
             )
-            reason = _NO_PILLOW if not _pillow() else "no preview"
+            reason = _NO_PILLOW if not pillow_installed() else "no preview"
             shown = f"{link} <em>({html.escape(reason)})</em>"
         figures.append(f'<figure style="margin:4px">{shown}</figure>')
     caption = html.escape(
