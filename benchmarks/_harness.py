@@ -46,6 +46,21 @@ def per_call_seconds(call: Callable[[], object], calls: int) -> list[float]:
     return samples
 
 
+def interleaved_seconds(
+    calls: dict[str, Callable[[], object]], rounds: int, per_round: int
+) -> dict[str, list[float]]:
+    """Seconds per call of each contender, taking turns call by call (A, B, C, A, B, C...):
+    drift in the machine (a VM's neighbours, frequency, the stub's scheduling) then falls
+    on all of them alike instead of on whichever ran during it."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds * per_round):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
 def median_us(samples: list[float]) -> float:
     return statistics.median(samples) * 1e6
 

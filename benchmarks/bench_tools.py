@@ -9,6 +9,7 @@ loopback), interleaved in rounds so drift affects all alike:
 3. the project's ``ClawRouterGenerateImage`` (``tool.invoke`` with a tool call).
 
 Target (issue 12): the project's tool adds at most 40 µs over the bare ``BaseTool``.
+The three take turns call by call, so drift on a shared machine falls on all alike.
 
 Run: ``python benchmarks/bench_tools.py [--calls N] [--rounds R]``.
 """
@@ -17,6 +18,7 @@ Run: ``python benchmarks/bench_tools.py [--calls N] [--rounds R]``.
 # annotations, as a hand-written tool usually does (LangChain reads them on every call).
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -30,7 +32,7 @@ sys.path[:0] = [
 
 from langchain_core.tools import BaseTool  # noqa: E402
 
-from _harness import median_us, per_call_seconds, stub_server  # noqa: E402
+from _harness import interleaved_seconds, median_us, per_call_seconds, stub_server  # noqa: E402
 from clawrouter_images import ImageClient  # noqa: E402
 from clawrouter_images.agent_tools import generate_schema  # noqa: E402
 from langchain_clawrouter import ClawRouterGenerateImage  # noqa: E402
@@ -59,11 +61,6 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    samples: dict[str, list[float]] = {
-        "client": [],
-        "bare BaseTool": [],
-        "ClawRouterGenerateImage": [],
-    }
     with stub_server() as base_url, ImageClient(base_url) as client:
         ours = ClawRouterGenerateImage(client=client, base_url=base_url)
         bare = bare_tool(client)
@@ -74,11 +71,11 @@ def main() -> None:
         }
         for call in calls.values():  # warm up: schemas, pools, caches
             per_call_seconds(call, 20)
-        for _ in range(args.rounds):
-            for name, call in calls.items():
-                samples[name] += per_call_seconds(call, args.calls)
+        samples = interleaved_seconds(calls, args.rounds, args.calls)
     medians = {name: median_us(values) for name, values in samples.items()}
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     for name, value in medians.items():
         print(f"  {name:26} {value:8.1f} us")
     print(

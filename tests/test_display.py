@@ -42,7 +42,7 @@ def test_html_uses_a_saved_file(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(png_bytes(512, 256, RED))
     response = _response(data=[ImageData(url="http://localhost:8402/images/1-x.png")])
-    response._saved.append(path)  # as save() records it
+    response._local.saved.append(path)  # as save() records it
     html = response._repr_html_()
     assert "data:image/png;base64," in html
     for shown in ("a red square", "google/nano-banana", "0.0525"):
@@ -74,7 +74,7 @@ def test_preview_before_saving_is_an_inline_thumbnail(clawrouter_server: str) ->
 def test_preview_of_an_unreachable_image_is_a_link() -> None:
     """ClawRouter gone: the preview links the URL, with no error and no broken <img>."""
     response = _response(data=[ImageData(url="http://localhost:9/images/1-x.png")])
-    response._base_url = "http://127.0.0.1:9"  # as the client records it
+    response._local.base_url = "http://127.0.0.1:9"  # as the client records it
     html = response._repr_html_()
     assert 'href="http://localhost:9/images/1-x.png"' in html
     assert "<img" not in html
@@ -90,7 +90,7 @@ def test_without_pillow_the_preview_never_inlines_the_image(
     if saved:
         path = tmp_path / "a.png"
         path.write_bytes(big)
-        response._saved.append(path)
+        response._local.saved.append(path)
     monkeypatch.setitem(sys.modules, "PIL", None)
     html = response._repr_html_()
     assert "base64" not in html

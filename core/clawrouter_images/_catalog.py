@@ -135,13 +135,13 @@ class ImageModel:
         A free size costs what the smallest listed size covering its area costs:
         the gateway bills by tier, and over-estimating is the safe side for a budget.
         """
-        if size in self.prices:  # spelt as listed: nothing to parse
+        if not self.prices:  # one price for every size: nothing to parse
+            return self.price_usd
+        if size in self.prices:  # spelt as listed
             return self.prices[size]
         size = normalize_size(size)
         if size in self.prices:
             return self.prices[size]
-        if not self.prices:
-            return self.price_usd
         width, height = parse_size(size)
         area = width * height
         tiers = sorted((_area(s), price) for s, price in self.prices.items())

@@ -12,6 +12,7 @@ import base64
 import binascii
 import contextlib
 import email.utils
+import functools
 import json
 import logging
 import os
@@ -61,7 +62,6 @@ from ._exceptions import (
     timeout_error,
     unexpected_body_error,
 )
-from ._models import EditRequest, GenerateRequest, Health, ImageData, ImageResponse
 from ._network import blocked, clawrouter_image_path, literal_refusal
 from ._transport import (
     HEADERS,
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     # client that only generates never needs them.
     from ._files import AtomicImageFile
     from ._inputs import ImageBytes, ImageInputs, PreparedInput
+    from ._models import Health, ImageData, ImageResponse
 
 log = logging.getLogger(c.LOGGER_NAME)
 
@@ -244,11 +245,7 @@ class _BaseClient:
             )
         if editing:
             self._check_edit_inputs(found, _count_images(image), mask is not None)
-        fields: dict[str, object] = dict(
-            (GenerateRequest if not editing else EditRequest)(
-                model=found.id, prompt=prompt, size=size, n=n
-            ).model_dump()
-        )
+        fields: dict[str, object] = {"model": found.id, "prompt": prompt, "size": size, "n": n}
         if extra_body:
             if not isinstance(extra_body, Mapping):
                 raise InvalidRequestError("extra_body must be a mapping of extra JSON fields")
@@ -579,7 +576,7 @@ class _BaseClient:
             log.warning("ClawRouter answered %d images for n=%d; kept the first", len(data), call.n)
             body = {**body, "data": data[: call.n]}
         try:
-            result = ImageResponse.model_validate(
+            result = _response_model().model_validate(
                 {
                     **body,
                     "model": call.model.id,
@@ -594,7 +591,7 @@ class _BaseClient:
             ) from None
         if not any(item.url or item.b64_json for item in result.data):
             raise unexpected_body_error("with no image URL or b64_json in `data`", body)
-        result._base_url = self.base_url
+        result._local.base_url = self.base_url
         return result
 
     def _health(self, response: httpx.Response) -> Health:
@@ -603,6 +600,8 @@ class _BaseClient:
         if response.status_code >= 400:
             # /health is free: no status of it means money left the wallet.
             raise status_error(response, base_url=self.base_url, model=None, paid_route=False)
+        from ._models import Health
+
         try:
             return Health.model_validate(loads_json(response.content))
         except ValueError:
@@ -755,7 +754,7 @@ class _BaseClient:
         except Exception as err:
             raise paid_result_error(err, response, [str(p) for p in paths]) from err
         finally:
-            response._saved = list(paths)  # for the notebook preview
+            response._local.saved = list(paths)  # for the notebook preview
 
 
 _INPUT = "input"
@@ -851,6 +850,15 @@ class _CappedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 def _close_all(clients: list[httpx.Client]) -> None:
     for client in clients:
         client.close()
+
+
+@functools.cache
+def _response_model() -> type[ImageResponse]:
+    """``ImageResponse``, loaded with the first answer: defining pydantic models loads
+    pydantic's field machinery (~12 ms), which importing the client need not pay."""
+    from ._models import ImageResponse
+
+    return ImageResponse
 
 
 def _count_images(image: object) -> int:

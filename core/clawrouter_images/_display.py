@@ -42,8 +42,8 @@ def thumbnail_png(data: bytes) -> bytes | None:
 
 def _local_bytes(response: ImageResponse, index: int) -> bytes | None:
     """The bytes of image ``index`` if they are here already (a saved file or b64_json)."""
-    if index < len(response._saved):
-        path = response._saved[index]
+    if index < len(response._local.saved):
+        path = response._local.saved[index]
         if path.is_file():
             return path.read_bytes()
     item = response.data[index]
@@ -57,13 +57,13 @@ def _local_bytes(response: ImageResponse, index: int) -> bytes | None:
 
 def _downloaded(response: ImageResponse, index: int) -> bytes | None:
     item = response.data[index]
-    if response._base_url is None or not item.url:
+    if response._local.base_url is None or not item.url:
         return None
     from ._client import ImageClient
 
     try:
         with ImageClient(
-            response._base_url, timeout=PREVIEW_TIMEOUT_SECONDS, max_retries=0
+            response._local.base_url, timeout=PREVIEW_TIMEOUT_SECONDS, max_retries=0
         ) as client:
             return client.download(item)
     except ClawRouterError:  # gone, or not ours to fetch: the preview shows a link instead
@@ -72,14 +72,14 @@ def _downloaded(response: ImageResponse, index: int) -> bytes | None:
 
 def thumbnail(response: ImageResponse, index: int) -> bytes | None:
     """Image ``index`` as a thumbnail PNG, made once per response and image."""
-    if index in response._thumbnails or not pillow_installed():
-        return response._thumbnails.get(index)
+    if index in response._local.thumbnails or not pillow_installed():
+        return response._local.thumbnails.get(index)
     data = _local_bytes(response, index)
     if data is None:
         data = _downloaded(response, index)
     small = thumbnail_png(data) if data is not None else None
     if small is not None:
-        response._thumbnails[index] = small
+        response._local.thumbnails[index] = small
     return small
 
 
@@ -94,7 +94,11 @@ def response_html(response: ImageResponse) -> str:
                 f'max-height:{THUMBNAIL_PIXELS}px" alt="{html.escape(response.prompt or "")}"/>'
             )
         else:
-            where = str(response._saved[index]) if index < len(response._saved) else item.url
+            where = (
+                str(response._local.saved[index])
+                if index < len(response._local.saved)
+                else item.url
+            )
             link = (
                 f'<a href="{html.escape(where)}">{html.escape(where[:80])}</a>'
                 if where and not where.startswith("data:")

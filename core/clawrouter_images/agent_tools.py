@@ -16,20 +16,20 @@ Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, NoReturn, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, NoReturn, TypedDict, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     InstanceOf,
-    PrivateAttr,
     ValidationError,
     create_model,
     model_validator,
@@ -61,11 +61,11 @@ from ._exceptions import (
     paid_result_error,
     quote,
 )
-from ._files import prepare_save_dir
-from ._inputs import reference_kind
-from ._models import ImageResponse
 from ._progress import ImageProgress, awaiting, watching
 from ._vision import PILLOW_MISSING, for_vision, pillow_installed
+
+if TYPE_CHECKING:
+    from ._models import ImageResponse
 
 __all__ = [
     "EDIT_TOOL_NAME",
@@ -107,7 +107,7 @@ class ImageToolConfig(BaseModel):
     """
 
     # A misspelt setting (say, max_cost instead of max_cost_usd) must not be dropped silently.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     models: Sequence[str | InstanceOf[ImageModel]] | None = None
     """Models the LLM may choose from: names or ids from the catalogue, or ``ImageModel``s
@@ -133,8 +133,12 @@ class ImageToolConfig(BaseModel):
     """How often a call in flight reports progress (framework events; see the adapters)."""
 
     # offered() runs several times a call: kept per list of models (by identity and length,
-    # so that assigning a new list, or appending to this one, is seen).
-    _offered: dict[tuple[bool, int, int], list[ImageModel]] = PrivateAttr(default_factory=dict)
+    # so that assigning a new list, or appending to this one, is seen).  Per-instance state
+    # read on every call lives in cached properties, not PrivateAttr: pydantic reads a
+    # private attribute through __getattr__ (~2 µs a read), a cached property from __dict__.
+    @functools.cached_property
+    def _offered(self) -> dict[tuple[bool, int, int], list[ImageModel]]:
+        return {}
 
     def offered(self, *, editing: bool) -> list[ImageModel]:
         """The models offered to the LLM, for generating or for editing."""
@@ -254,7 +258,7 @@ def _portable_schema(schema: dict[str, Any]) -> None:
         _portable(node)
 
 
-_ARGS_CONFIG = ConfigDict(extra="forbid", json_schema_extra=_portable_schema)
+_ARGS_CONFIG = ConfigDict(extra="forbid", json_schema_extra=_portable_schema, defer_build=True)
 
 
 class GenerateArgs(BaseModel):
@@ -473,6 +477,8 @@ def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
     symlinks are resolved and checked again, so none can lead outside.  URLs are checked
     by the client, by address, when it fetches them.
     """
+    from ._inputs import reference_kind  # with the first edit, as the client loads it
+
     text = value.strip()
     if reference_kind(text) != "path":
         return text
@@ -730,6 +736,8 @@ class ImageTools:
         a folder that cannot take the images costs nothing (the LLM would retry, and pay)."""
         if self.config.save_dir is None:
             return None
+        from ._files import prepare_save_dir  # with the first save, as the client loads it
+
         return prepare_save_dir(self.config.save_dir)
 
     def _answer(
@@ -844,7 +852,15 @@ class ImageToolSettings(ImageToolConfig):
     """The budget these tools spend from (default: a new one of ``budget_usd``); tools
     given the same one share it, as a toolkit's tools do."""
 
-    _runner: ImageTools = PrivateAttr()
+    @functools.cached_property
+    def _runner(self) -> ImageTools:
+        return ImageTools(
+            self,
+            client=self.client,
+            async_client=self.async_client,
+            base_url=self.base_url,
+            budget=self.budget,
+        )
 
     @model_validator(mode="after")
     def _connect(self) -> Self:
@@ -853,17 +869,11 @@ class ImageToolSettings(ImageToolConfig):
         Building them now (well under a millisecond) reads the environment once, at
         construction, and lets one configuration hand the same two clients to every tool.
         """
-        self._runner = ImageTools(
-            self,
-            client=self.client,
-            async_client=self.async_client,
-            base_url=self.base_url,
-            budget=self.budget,
-        )
-        self.client = self._runner.client
-        self.async_client = self._runner.async_client
+        runner = self._runner
+        self.client = runner.client
+        self.async_client = runner.async_client
         self.base_url = self.client.base_url
-        self.budget = self._runner.budget
+        self.budget = runner.budget
         return self
 
     @property

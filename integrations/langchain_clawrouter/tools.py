@@ -4,13 +4,13 @@
 # every call, and string annotations are compiled again each time (~85 µs a call, measured
 # by benchmarks/bench_tools.py).
 
+import functools
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
 from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
-from pydantic import ConfigDict, PrivateAttr, ValidationError, model_validator
+from pydantic import ConfigDict, ValidationError, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import Self
 
@@ -37,7 +37,16 @@ from ._results import (
     tool_content,
 )
 
-ToolOutput = tuple[ToolContent, ImageToolResult]
+
+class ToolOutput(NamedTuple):
+    """What ``_run`` gives LangChain for ``content_and_artifact``: a 2-tuple.
+
+    A class, not a ``tuple[...]`` alias: LangChain resolves ``_run``'s type hints on every
+    call, and a nested generic return type costs ~10 µs a call to resolve.
+    """
+
+    content: ToolContent
+    artifact: ImageToolResult
 
 
 class _ClawRouterImageTool(ImageToolSettings, BaseTool):
@@ -56,16 +65,21 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
         bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
     ) = invalid_arguments
 
-    _arguments: type[GenerateArgs | EditArgs] = PrivateAttr()
-    _call_schema: dict[str, Any] = PrivateAttr()
+    # Cached properties rather than PrivateAttr: read on every call (see ImageToolConfig).
+
+    @functools.cached_property
+    def _arguments(self) -> type[GenerateArgs | EditArgs]:
+        return self._schema(self._runner.config)
+
+    @functools.cached_property
+    def _call_schema(self) -> dict[str, Any]:
+        return self._arguments.model_json_schema()
 
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
-        config = self._runner.config  # built by ImageToolSettings._connect, which runs first
+        # ImageToolSettings._connect, which runs first, has checked the models.
         if "description" not in self.model_fields_set:
-            self.description = self._describe(config)
-        self._arguments = self._schema(config)
-        self._call_schema = self._arguments.model_json_schema()
+            self.description = self._describe(self._runner.config)
         if self.args_schema is None:
             self.args_schema = self._arguments
         return self
@@ -88,21 +102,20 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     # LangChain validated the arguments against args_schema; the contract's model takes
     # them as they are (model_construct fills in the defaults of omitted ones).
 
-    def _run(
-        self, run_manager: CallbackManagerForToolRun | None = None, **arguments: Any
-    ) -> ToolOutput:
+    # No run_manager parameter: the tools start no child runs (progress events find the run
+    # through the context), and each annotated parameter is resolved again on every call.
+
+    def _run(self, **arguments: Any) -> ToolOutput:
         args = self._arguments.model_construct(**arguments)
         with clawrouter_errors_as_tool_exceptions():
             answer = self._runner.run(args, progress_reporter(self.name))
-        return tool_content(answer.text, answer.images), answer.artifact
+        return ToolOutput(tool_content(answer.text, answer.images), answer.artifact)
 
-    async def _arun(
-        self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
-    ) -> ToolOutput:
+    async def _arun(self, **arguments: Any) -> ToolOutput:
         args = self._arguments.model_construct(**arguments)
         with clawrouter_errors_as_tool_exceptions():
             answer = await self._runner.arun(args, aprogress_reporter(self.name))
-        return tool_content(answer.text, answer.images), answer.artifact
+        return ToolOutput(tool_content(answer.text, answer.images), answer.artifact)
 
 
 class ClawRouterGenerateImage(_ClawRouterImageTool):

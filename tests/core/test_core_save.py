@@ -106,7 +106,7 @@ async def test_save_several_images(twin: Twin, server: Server, tmp_path: Path, p
     )
     paths = await twin.save(response, tmp_path)
     assert paths == [tmp_path / "two-foxes-1.png", tmp_path / "two-foxes-2.jpg"]
-    assert response._saved == paths
+    assert response._local.saved == paths
     assert "saved_paths" not in response.model_dump()  # what ClawRouter answered, only
     assert files_in(tmp_path) == ["two-foxes-1.png", "two-foxes-2.jpg"]  # no temporary left
     assert paths[1].read_bytes() == JPEG
@@ -241,7 +241,7 @@ async def test_interrupted_download_leaves_no_file(
     assert isinstance(info.value.__cause__.__cause__, httpx.ReadError)
     assert "http://localhost:8402/images/a.png" in str(info.value)
     assert files_in(tmp_path) == []
-    assert response._saved == []
+    assert response._local.saved == []
 
 
 async def test_non_image_result_is_not_saved(twin: Twin, server: Server, tmp_path: Path) -> None:

@@ -256,7 +256,7 @@ async def _refused(kind: str, caller: Twin, stub: FakeClawRouter, out: Path) -> 
         assert err.result is not None
         assert err.result.urls == [RESULT_URL]
         assert err.saved_paths == []
-        assert err.result._saved == []
+        assert err.result._local.saved == []
         assert isinstance(err.__cause__, ResponseValidationError), repr(err.__cause__)
         assert _names(out) == []
         err = err.__cause__
@@ -694,10 +694,10 @@ async def test_saved_paths_never_come_from_the_wire(
     body = _answer(RESULT_URL, **{key: ["/etc/passwd", str(Path.home() / ".ssh" / "id_rsa")]})
     _serve("answer", stub, reply(body, 200, JSON_TYPE))
     response = await _generate(caller)
-    assert response._saved == []
+    assert response._local.saved == []
     assert "/etc/passwd" not in response._repr_html_()
     paths = await caller.save(response, tmp_path)
-    assert response._saved == paths
+    assert response._local.saved == paths
     assert str(tmp_path) not in response.model_dump_json()  # local state stays out of dumps
     assert _names(tmp_path) == [p.name for p in paths]
 

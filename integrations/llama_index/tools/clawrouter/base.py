@@ -7,6 +7,7 @@ comes from ``clawrouter_images.agent_tools``; this module only translates it int
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -113,14 +114,23 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
     spec_functions: list[SPEC_FUNCTION_TYPE] = Field(default_factory=list, exclude=True)
     """BaseToolSpec's list (default: each offered tool with its native async twin)."""
 
-    _generate_schema: type[GenerateArgs] = PrivateAttr()
-    _edit_schema: type[EditArgs] | None = PrivateAttr(default=None)
     _metadata: dict[str, ToolMetadata] = PrivateAttr()
+
+    # Cached properties rather than PrivateAttr: read on every call (see ImageToolConfig).
+
+    @functools.cached_property
+    def _generate_schema(self) -> type[GenerateArgs]:
+        return generate_schema(self)
+
+    @functools.cached_property
+    def _edit_schema(self) -> type[EditArgs] | None:
+        if not any(model.can_edit for model in self.offered(editing=False)):
+            return None
+        return edit_schema(self)
 
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
         # Runs after ImageToolSettings._connect has checked the models.
-        self._generate_schema = generate_schema(self)
         self._metadata = {
             "generate_image": ToolMetadata(
                 name=self.generate_tool_name,
@@ -129,8 +139,7 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
                 return_direct=self.return_direct,
             )
         }
-        if any(model.can_edit for model in self.offered(editing=False)):
-            self._edit_schema = edit_schema(self)
+        if self._edit_schema is not None:
             self._metadata["edit_image"] = ToolMetadata(
                 name=self.edit_tool_name,
                 description=edit_description(self),
