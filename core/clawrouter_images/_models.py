@@ -1,7 +1,9 @@
-"""Request and response models.
+"""Response models.
 
-Requests forbid unknown fields (a typo must not be paid for); responses allow them,
-because ClawRouter passes the upstream's JSON through and newer servers add keys.
+They allow unknown fields, because ClawRouter passes the upstream's JSON through and newer
+servers add keys.  Request bodies are built by the client's ``_plan`` from its own checked
+arguments (and ``extra_body``, checked there), so they need no model of their own.
+The client loads this module with its first answer, not at import.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from ._exceptions import quote
 
-# Import time matters (a CLI, agent start-up): defer_build builds schemas on first use, and
-# plain defaults instead of pydantic.Field keep pydantic.types from loading at import.
+# defer_build builds schemas on first use (a CLI that only lists models never needs them).
 
 
 def _short(value: Any, depth: int = 0) -> Any:
@@ -31,23 +32,6 @@ def _short(value: Any, depth: int = 0) -> Any:
             return {key: _short(item, depth + 1) for key, item in list(value.items())[:20]}
         return [_short(item, depth + 1) for item in value[:20]]
     return value
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    model: str
-    prompt: str
-    size: str
-    n: int
-
-
-class GenerateRequest(_Request):
-    """Body of ``POST /v1/images/generations`` (before ``extra_body`` is merged)."""
-
-
-class EditRequest(_Request):
-    """Body of ``POST /v1/images/image2image`` without the images, which are streamed in."""
 
 
 class ImageData(BaseModel):

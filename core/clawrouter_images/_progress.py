@@ -47,64 +47,79 @@ def _safely(tick: Tick, elapsed: float) -> None:
         log.warning("a progress report failed", exc_info=True)
 
 
+class _Watch:
+    __slots__ = ("due", "interval", "started", "tick")
+
+    def __init__(self, tick: Tick, interval: float) -> None:
+        self.tick, self.interval = tick, interval
+        self.started = time.monotonic()
+        self.due = self.started + interval
+
+
 class _Ticker:
     """The one thread that calls each watched sync call's tick every ``interval`` seconds.
 
-    Registering a call only touches a dict: the thread wakes on its own schedule (the
-    shortest interval in use), and is woken only when it was parked, after a minute with
-    nothing in flight.  So a stream of fast calls costs no thread switch per call.
+    Registering a call only puts it in a dict (single dict operations are atomic, so no
+    lock is taken): the thread wakes on its own schedule (the shortest interval in use),
+    and is woken only when it was parked, after a minute with nothing in flight, or when
+    a shorter interval arrives.  So a stream of fast calls costs no lock and no thread
+    switch per call.
     """
 
     _PARK_AFTER_S = 60.0
 
     def __init__(self) -> None:
         self._wake = threading.Condition()
-        self._watches: dict[int, tuple[Tick, float, float, float]] = {}
+        self._watches: dict[int, _Watch] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
         self._parked = True
         self._every = float("inf")
 
     def add(self, tick: Tick, interval: float) -> int:
-        started = time.monotonic()
-        with self._wake:
-            key = next(self._ids)
-            self._watches[key] = (tick, interval, started, started + interval)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="clawrouter-images-progress", daemon=True
-                )
-                self._thread.start()
-            if self._parked or interval < self._every:
+        key = next(self._ids)
+        self._watches[key] = _Watch(tick, interval)
+        if self._parked or interval < self._every:
+            with self._wake:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="clawrouter-images-progress", daemon=True
+                    )
+                    self._thread.start()
                 self._wake.notify()
         return key
 
     def remove(self, key: int) -> None:
-        with self._wake:
-            del self._watches[key]
+        del self._watches[key]
 
     def _run(self) -> None:
         idle_since = time.monotonic()
         while True:
-            due: list[tuple[Tick, float]] = []
-            with self._wake:
-                now = time.monotonic()
-                for key, (tick, interval, started, at) in list(self._watches.items()):
-                    if at <= now:
-                        due.append((tick, now - started))
-                        self._watches[key] = (tick, interval, started, now + interval)
-                if self._watches:
-                    idle_since = now
-                if not due:
-                    self._every = min((w[1] for w in self._watches.values()), default=1.0)
-                    self._parked = now - idle_since > self._PARK_AFTER_S
-                    soonest = min((w[3] for w in self._watches.values()), default=now + 1.0)
-                    timeout = None if self._parked else max(0.0, min(soonest - now, self._every))
-                    self._wake.wait(timeout)
-                    self._parked = False
-                    continue
+            now = time.monotonic()
+            # Copies: calls come and go while the thread looks.  One that ended meanwhile
+            # may still get this last report (as it could while its tick was running).
+            due = []
+            for watch in list(self._watches.values()):
+                if watch.due <= now:
+                    due.append((watch.tick, now - watch.started))
+                    watch.due = now + watch.interval
             for tick, elapsed in due:
                 _safely(tick, elapsed)
+            if due:
+                continue
+            with self._wake:
+                # Until this wait's schedule is set, a call that arrives wakes the thread:
+                # add() reads these two after putting its watch where the copy below looks.
+                self._parked, self._every = True, float("inf")
+                watches = list(self._watches.values())
+                if watches:
+                    idle_since = now
+                parked = not watches and now - idle_since > self._PARK_AFTER_S
+                every = min((w.interval for w in watches), default=1.0)
+                soonest = min((w.due for w in watches), default=now + every)
+                self._parked, self._every = parked, every
+                self._wake.wait(None if parked else max(0.0, min(soonest - now, every)))
+                self._parked = False
 
 
 _TICKER = _Ticker()

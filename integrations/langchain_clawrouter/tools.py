@@ -99,20 +99,21 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
         raise NotImplementedError
 
-    # LangChain validated the arguments against args_schema; the contract's model takes
-    # them as they are (model_construct fills in the defaults of omitted ones).
-
+    # LangChain validated the arguments against args_schema; the contract's model checks
+    # them again (a deployer's own args_schema may differ from it; a ValidationError here
+    # reaches the LLM through handle_validation_error), which pydantic-core does in about
+    # half the time model_construct takes to trust them.
     # No run_manager parameter: the tools start no child runs (progress events find the run
     # through the context), and each annotated parameter is resolved again on every call.
 
     def _run(self, **arguments: Any) -> ToolOutput:
-        args = self._arguments.model_construct(**arguments)
+        args = self._arguments.model_validate(arguments)
         with clawrouter_errors_as_tool_exceptions():
             answer = self._runner.run(args, progress_reporter(self.name))
         return ToolOutput(tool_content(answer.text, answer.images), answer.artifact)
 
     async def _arun(self, **arguments: Any) -> ToolOutput:
-        args = self._arguments.model_construct(**arguments)
+        args = self._arguments.model_validate(arguments)
         with clawrouter_errors_as_tool_exceptions():
             answer = await self._runner.arun(args, aprogress_reporter(self.name))
         return ToolOutput(tool_content(answer.text, answer.images), answer.artifact)

@@ -114,3 +114,20 @@ def test_a_custom_args_schema_is_left_as_given() -> None:
     tool = langchain_clawrouter.ClawRouterGenerateImage(base_url=BASE_URL, args_schema=custom)
     assert tool.tool_call_schema is not tool.args_schema  # LangChain's own subset model
     assert not isinstance(tool.tool_call_schema, dict)
+
+
+def test_arguments_a_custom_args_schema_lets_through_are_checked_by_the_contract() -> None:
+    """A deployer's looser args_schema cannot carry past the contract what it refuses:
+    the LLM reads which argument is wrong, and nothing is sent."""
+    from pydantic import BaseModel
+
+    class Loose(BaseModel):
+        prompt: str
+        n: int = 1
+
+    tool = langchain_clawrouter.ClawRouterGenerateImage(base_url=BASE_URL, args_schema=Loose)
+    call = {"name": "generate_image", "args": {"prompt": "a fox", "n": 99}, "id": "c1"}
+    answer = tool.invoke({**call, "type": "tool_call"})
+    assert answer.status == "error"
+    assert answer.content.startswith("Invalid arguments: n: ")
+    assert tool.spent_usd == 0
