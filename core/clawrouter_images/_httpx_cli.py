@@ -16,24 +16,31 @@ from typing import Any
 _NAME = "httpx._main"
 
 
-# What httpx's CLI imports; without all of them httpx falls back to its own stub `main`,
-# which says what to install, and that is left as it is.
-_CLI_NEEDS = ("click", "pygments", "rich")
-
-
 def defer_httpx_cli() -> None:
     """Install the stand-in, unless httpx (or its CLI) was imported already: then the cost
-    is paid, and a module someone else loaded is never replaced."""
+    is paid, and a module someone else loaded is never replaced.
+
+    httpx tries its CLI whenever click is installed, and pays for click (and pygments)
+    even where rich is missing and the CLI then fails to import: so click alone decides.
+    """
     if "httpx" in sys.modules or _NAME in sys.modules:
         return
-    if not all(importlib.util.find_spec(name) for name in _CLI_NEEDS):
-        return
+    if importlib.util.find_spec("click") is None:
+        return  # httpx's own attempt fails at once, at no cost
     stand_in = types.ModuleType(_NAME, "Stand-in until httpx.main is called.")
 
     def main(*args: Any, **kwargs: Any) -> Any:
         if sys.modules.get(_NAME) is stand_in:
             del sys.modules[_NAME]
-        return importlib.import_module(_NAME).main(*args, **kwargs)
+        try:
+            real = importlib.import_module(_NAME)
+        except ImportError as err:  # what httpx's own fallback says, as an exit
+            raise SystemExit(
+                "The httpx command line client could not run because the required "
+                "dependencies were not installed.\nMake sure you've installed everything "
+                f"with: pip install 'httpx[cli]' ({err})"
+            ) from err
+        return real.main(*args, **kwargs)
 
     stand_in.main = main  # type: ignore[attr-defined]
     sys.modules[_NAME] = stand_in

@@ -17,7 +17,6 @@ from ._constants import (
     VISION_MAX_SIDE,
     VISION_MAX_SOURCE_PIXELS,
 )
-from ._inputs import sniff_image_type
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,6 +43,8 @@ def for_vision(data: bytes) -> tuple[bytes, str]:
     Raises ``ValueError`` for what is not an image, or too large to decode safely.
     """
     from PIL import Image, UnidentifiedImageError
+
+    from ._inputs import sniff_image_type  # with the first image, as the client loads it
 
     mime = sniff_image_type(data[:16])
     try:

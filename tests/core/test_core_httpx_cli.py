@@ -45,10 +45,21 @@ def test_an_httpx_imported_first_is_left_alone() -> None:
     assert out.strip() == "True"
 
 
-def test_without_rich_httpx_keeps_its_own_fallback() -> None:
-    """Where httpx's CLI cannot import, no stand-in is installed: httpx's own stub stays."""
+def test_without_rich_click_is_not_paid_for_either() -> None:
+    """Where httpx's CLI cannot import (rich missing), httpx would still import click and
+    pygments before failing: the stand-in spares that too, and calling ``httpx.main`` says
+    what to install, as httpx's own fallback does."""
+    blocked = "import sys; sys.modules['rich'] = None; "
     out = _run(
-        "import sys; sys.modules['rich'] = None; import clawrouter_images; "
-        "print('httpx._main' in sys.modules)"
+        blocked + "from clawrouter_images import ImageClient; import httpx; "
+        "print(sorted(m for m in ('click', 'pygments') if m in sys.modules))"
     )
-    assert out.strip() == "False"
+    assert out.strip() == "[]"
+    done = subprocess.run(
+        [sys.executable, "-c", blocked + "import clawrouter_images, httpx; httpx.main()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "pip install 'httpx[cli]'" in done.stderr

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from typing_extensions import Self
 
 from clawrouter_images import InvalidRequestError
@@ -56,6 +56,9 @@ _ASYNC_TWINS = {"generate_image": "agenerate_image", "edit_image": "aedit_image"
 class ImageProgressEvent(BaseEvent):
     """Sent every few seconds while an image call is in flight (an event handler or a
     workflow's event stream sees it): which tool, which model, how long so far."""
+
+    # Its validator is built with the first report, not at import (most calls send none).
+    model_config = ConfigDict(defer_build=True)
 
     tool: str
     model: str
