@@ -4,6 +4,8 @@ image parts, the file policy, caps and budget, the same messages, and progress."
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +226,12 @@ async def test_the_emulator_option_needs_no_clawrouter(connect: Connect) -> None
         result = await _call(session, "generate_image", {"prompt": "a fox"})
     assert not result["isError"]
     assert "](http://localhost:" in _text(result)
+
+
+def test_importing_the_package_or_the_command_leaves_mcp_unloaded() -> None:
+    """Only `clawrouter-images mcp` imports the SDK (and its anyio, starlette, ...)."""
+    check = "import sys, clawrouter_images, clawrouter_images._cli; print('mcp' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == "False"
