@@ -244,6 +244,12 @@ def _add_mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="how often a call in flight reports progress to clients that ask for it "
         f"(default {PROGRESS_INTERVAL_SECONDS:g})",
     )
+    mcp.add_argument(
+        "--no-images",
+        action="store_true",
+        help="answer with the text alone, no image parts (for models that take no images in "
+        "tool results, such as OpenAI's Chat Completions)",
+    )
     where = mcp.add_mutually_exclusive_group()
     where.add_argument("--base-url", help=_BASE_URL_HELP)
     where.add_argument(
@@ -517,7 +523,7 @@ def _mcp(args: argparse.Namespace) -> int:
         allowed_dirs=args.allowed_dir,
         max_cost_usd=args.max_cost_usd,
         budget_usd=args.budget_usd,
-        return_image_block=True,
+        return_image_block=not args.no_images,
         progress_every_s=args.progress_every,
     )
     with contextlib.ExitStack() as stack:

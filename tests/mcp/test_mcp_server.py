@@ -220,12 +220,18 @@ async def test_progress_reaches_a_client_that_asks(
     assert heard == sorted(heard)
 
 
-async def test_the_emulator_option_needs_no_clawrouter(connect: Connect) -> None:
-    """--emulator serves against an emulator of its own on a loopback port."""
-    async with connect("--emulator") as session:
+async def test_the_emulator_option_needs_no_clawrouter(
+    connect: Connect, served: tuple[Emulator, str]
+) -> None:
+    """--emulator serves against an emulator of its own on a loopback port; --no-images
+    leaves the image parts out."""
+    emulator, _ = served
+    async with connect("--emulator", "--no-images") as session:
         result = await _call(session, "generate_image", {"prompt": "a fox"})
     assert not result["isError"]
     assert "](http://localhost:" in _text(result)
+    assert [part["type"] for part in result["content"]] == ["text"]
+    assert emulator.ledger == []
 
 
 def test_importing_the_package_or_the_command_leaves_mcp_unloaded() -> None:
