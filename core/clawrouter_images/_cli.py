@@ -93,13 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--max-cost", type=float, metavar="USD", help="refuse calls estimated above this"
         )
-        where = sub.add_mutually_exclusive_group()
-        where.add_argument("--base-url", help=_BASE_URL_HELP)
-        where.add_argument(
-            "--emulator",
-            action="store_true",
-            help="use an in-process emulator: no ClawRouter, no wallet",
-        )
+        _add_where(sub, "use an in-process emulator: no ClawRouter, no wallet")
         return sub
 
     paid("generate", "Generate images from a prompt.")
@@ -250,13 +244,16 @@ def _add_mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="answer with the text alone, no image parts (for models that take no images in "
         "tool results, such as OpenAI's Chat Completions)",
     )
-    where = mcp.add_mutually_exclusive_group()
-    where.add_argument("--base-url", help=_BASE_URL_HELP)
-    where.add_argument(
-        "--emulator",
-        action="store_true",
-        help="serve against an in-process emulator on a loopback port: no ClawRouter, no wallet",
+    _add_where(
+        mcp, "serve against an in-process emulator on a loopback port: no ClawRouter, no wallet"
     )
+
+
+def _add_where(parser: argparse.ArgumentParser, emulator_help: str) -> None:
+    """``--base-url`` or ``--emulator``: where a command's paid requests go."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--base-url", help=_BASE_URL_HELP)
+    where.add_argument("--emulator", action="store_true", help=emulator_help)
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
