@@ -178,10 +178,13 @@ async def test_invalid_arguments_get_the_contracts_message(
     arguments: dict[str, Any] = {"prompt": "", "model": "no-such-model"}
     async with connect() as session:
         result = await _call(session, "generate_image", arguments)
+        unknown = await _call(session, "draw_image", {"prompt": "a fox"})
     assert result["isError"]
     with pytest.raises(ValidationError) as expected:
         generate_schema(ImageToolConfig()).model_validate(arguments)
     assert _text(result) == invalid_arguments(expected.value)
+    assert unknown["isError"]
+    assert _text(unknown) == "unknown tool 'draw_image'; this server has generate_image, edit_image"
     assert emulator.ledger == []
 
 
