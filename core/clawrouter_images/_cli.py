@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from ._catalog import MODELS, ImageModel
 from ._client import ImageClient
-from ._constants import DEFAULT_HOST, DEFAULT_PORT
+from ._constants import DEFAULT_HOST, DEFAULT_PORT, PROGRESS_INTERVAL_SECONDS
 from ._exceptions import ClawRouterError
 from ._files import prepare_save_dir
 from ._models import ImageResponse
@@ -93,13 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--max-cost", type=float, metavar="USD", help="refuse calls estimated above this"
         )
-        where = sub.add_mutually_exclusive_group()
-        where.add_argument("--base-url", help=_BASE_URL_HELP)
-        where.add_argument(
-            "--emulator",
-            action="store_true",
-            help="use an in-process emulator: no ClawRouter, no wallet",
-        )
+        _add_where(sub, "use an in-process emulator: no ClawRouter, no wallet")
         return sub
 
     paid("generate", "Generate images from a prompt.")
@@ -190,7 +184,76 @@ def _parser() -> argparse.ArgumentParser:
         "talks to ClawRouter: same routes and answers, no wallet, nothing paid. Ctrl+C stops it.",
     )
     add_serve_options(emulate)
+    _add_mcp_parser(commands)
     return parser
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def _add_mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mcp = commands.add_parser(
+        "mcp",
+        help="Serve generate_image and edit_image to MCP clients over stdio.",
+        description="Serve generate_image and edit_image as a stdio MCP server (Claude Desktop, "
+        "Cursor, langchain-mcp-adapters, llama-index-tools-mcp): the same descriptions, schemas, "
+        "file policy, caps and messages as the LangChain and LlamaIndex tools. stdout carries "
+        'only the protocol. Needs the [mcp] extra: pip install "clawrouter-images[mcp]".',
+    )
+    mcp.add_argument(
+        "--save-dir", type=Path, metavar="DIR", help="save result images here (default: not saved)"
+    )
+    mcp.add_argument(
+        "--allowed-dir",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="a folder local input images may come from (repeatable; default: the working "
+        "directory and ClawRouter's image directory)",
+    )
+    mcp.add_argument(
+        "--model",
+        action="append",
+        metavar="MODEL",
+        help="a model the LLM may choose (repeatable; default: every available model)",
+    )
+    mcp.add_argument(
+        "--max-cost-usd", type=float, metavar="USD", help="refuse any call estimated above this"
+    )
+    mcp.add_argument(
+        "--budget-usd",
+        type=float,
+        metavar="USD",
+        help="the most all calls of this server may spend together",
+    )
+    mcp.add_argument(
+        "--progress-every",
+        type=_positive,
+        default=PROGRESS_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help="how often a call in flight reports progress to clients that ask for it "
+        f"(default {PROGRESS_INTERVAL_SECONDS:g})",
+    )
+    mcp.add_argument(
+        "--no-images",
+        action="store_true",
+        help="answer with the text alone, no image parts (for models that take no images in "
+        "tool results, such as OpenAI's Chat Completions)",
+    )
+    _add_where(
+        mcp, "serve against an in-process emulator on a loopback port: no ClawRouter, no wallet"
+    )
+
+
+def _add_where(parser: argparse.ArgumentParser, emulator_help: str) -> None:
+    """``--base-url`` or ``--emulator``: where a command's paid requests go."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--base-url", help=_BASE_URL_HELP)
+    where.add_argument("--emulator", action="store_true", help=emulator_help)
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -444,6 +507,33 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    with _needs_extra("mcp", "the MCP server"):
+        import PIL  # noqa: F401  (the image parts are sized for vision models)
+
+        from ._mcp import serve_stdio
+    from .agent_tools import ImageToolConfig
+
+    config = ImageToolConfig(
+        models=args.model,
+        save_dir=args.save_dir,
+        allowed_dirs=args.allowed_dir,
+        max_cost_usd=args.max_cost_usd,
+        budget_usd=args.budget_usd,
+        return_image_block=not args.no_images,
+        progress_every_s=args.progress_every,
+    )
+    with contextlib.ExitStack() as stack:
+        base_url = args.base_url
+        if args.emulator:
+            with _needs_extra("emulator", "the emulator"):
+                from .emulator import Emulator
+
+            base_url = _listen(stack, stack.enter_context(Emulator()), DEFAULT_HOST, 0)
+        serve_stdio(config, base_url=base_url)
+    return EXIT_OK
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate,
     "edit": _edit,
@@ -451,6 +541,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "health": _health,
     "emulate": _emulate,
     "demo": _demo,
+    "mcp": _mcp,
 }
 
 

@@ -252,3 +252,19 @@ def test_refused_size_says_why_and_what_works(
     assert out == ""
     assert err == f"{PREFIX}{resolve_model(model).size_problem(size)}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("missing", ["mcp", "PIL"])
+def test_missing_mcp_extra_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], missing: str
+) -> None:
+    """Without the [mcp] extra (the SDK, or Pillow for the image parts): one line, exit 1."""
+    monkeypatch.delitem(sys.modules, "clawrouter_images._mcp", raising=False)
+    monkeypatch.setitem(sys.modules, missing, None)
+    code = main(["mcp", "--emulator"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    line = _one_error_line(err)
+    assert f"the MCP server needs the [mcp] extra (cannot import {missing})" in line
+    assert 'pip install "clawrouter-images[mcp]"' in line
