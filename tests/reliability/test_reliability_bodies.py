@@ -686,15 +686,27 @@ async def test_more_images_than_asked_for_keeps_the_first_n(
     assert [s.url.path for s in stub.sent("GET")] == [httpx.URL(u).path for u in urls[:n]]
 
 
-@pytest.mark.parametrize("key", ["saved_paths", "_saved_paths"])
-async def test_saved_paths_never_come_from_the_wire(
-    key: str, caller: Twin, stub: FakeClawRouter, tmp_path: Path
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("saved_paths", ["/etc/passwd", str(Path.home() / ".ssh" / "id_rsa")]),
+        ("_saved_paths", ["/etc/passwd"]),
+        ("_saved", ["/etc/passwd"]),
+        ("_local", {"saved": ["/etc/passwd"], "base_url": "http://169.254.169.254"}),
+        ("_base_url", "http://169.254.169.254"),
+        ("base_url", "http://169.254.169.254"),
+    ],
+)
+async def test_local_state_never_comes_from_the_wire(
+    key: str, value: object, caller: Twin, stub: FakeClawRouter, tmp_path: Path
 ) -> None:
-    """A ``saved_paths`` key in the answer is wire data: the preview reads only what save() wrote."""
-    body = _answer(RESULT_URL, **{key: ["/etc/passwd", str(Path.home() / ".ssh" / "id_rsa")]})
+    """Keys in the answer are wire data, whatever they are called: the preview reads only
+    what save() wrote, and fetches only from the client's own base URL."""
+    body = _answer(RESULT_URL, **{key: value})
     _serve("answer", stub, reply(body, 200, JSON_TYPE))
     response = await _generate(caller)
     assert response._local.saved == []
+    assert response._local.base_url == caller.base_url
     assert "/etc/passwd" not in response._repr_html_()
     paths = await caller.save(response, tmp_path)
     assert response._local.saved == paths
