@@ -386,3 +386,8 @@ def estimate_cost(model: str | ImageModel, size: str | None = None, n: int = 1) 
     found = resolve_model(model)
     per_image = found.price_for(size or found.default_size)
     return round(per_image * n * (1 + GATEWAY_MARGIN), 6)
+
+
+def describe_call(model: ImageModel, size: str, n: int) -> str:
+    """``2 x google/nano-banana at 1024x1024``: how cap and budget messages name a call."""
+    return f"{n} x {model.id} at {size}"

@@ -38,6 +38,7 @@ from . import _constants as c
 from ._budget import Budget, usd_limit
 from ._catalog import (
     ImageModel,
+    describe_call,
     editing_models,
     estimate_cost,
     replacement_for,
@@ -263,7 +264,7 @@ class _BaseClient:
                     f"extra_body must hold JSON values only ({err})"
                 ) from None
         estimate = estimate_cost(found, size, n)
-        what = f"{n} x {found.id} at {size}"
+        what = describe_call(found, size, n)
         self._check_max_cost(what, estimate, usd_limit("max_cost_usd", max_cost_usd))
         self.budget.check(what, estimate)
         return _Call(
@@ -416,7 +417,7 @@ class _BaseClient:
     def _paying(self, call: _Call) -> Iterator[None]:
         """The bracket around every paid call: the budget holds the estimate, then counts
         it unless the error says it cannot have been paid; nothing escapes untyped."""
-        with self.budget.spending(f"{call.n} x {call.model.id} at {call.size}", call.estimate):
+        with self.budget.spending(describe_call(call.model, call.size, call.n), call.estimate):
             try:
                 yield
             except ClawRouterError:

@@ -65,7 +65,7 @@ class McpImageTools:
             GENERATE_TOOL_NAME: generate_schema(config)
         }
         descriptions = {GENERATE_TOOL_NAME: generate_description(config)}
-        if any(model.can_edit for model in config.offered(editing=False)):
+        if config.offers_editing():
             self._schemas[EDIT_TOOL_NAME] = edit_schema(config)
             descriptions[EDIT_TOOL_NAME] = edit_description(config)
         # Models are built from their wire spelling: mcp 2.x renamed the fields

@@ -41,6 +41,7 @@ from ._catalog import (
     MODELS,
     ImageModel,
     alias_note,
+    describe_call,
     estimate_cost,
     format_usd,
     parse_size,
@@ -160,6 +161,10 @@ class ImageToolConfig(BaseModel):
             kind = "editing" if editing else "generation"
             raise InvalidRequestError(f"no {kind} model among the configured models {self.models}")
         return chosen
+
+    def offers_editing(self) -> bool:
+        """Whether any offered model edits images: without one, no adapter offers ``edit_image``."""
+        return any(model.can_edit for model in self.offered(editing=False))
 
     def default_for(self, *, editing: bool) -> ImageModel:
         offered = self.offered(editing=editing)
@@ -774,7 +779,8 @@ class ImageTools:
             kwargs = self.generate_kwargs(args.prompt, args.model, args.size, args.n)
         model: ImageModel = kwargs["model"]
         size = kwargs["size"] or model.default_size
-        cost = (f"{kwargs['n']} x {model.id} at {size}", estimate_cost(model, size, kwargs["n"]))
+        n = kwargs["n"]
+        cost = (describe_call(model, size, n), estimate_cost(model, size, n))
         return kwargs, self._save_dir(), cost
 
     def run(

@@ -55,6 +55,6 @@ class ClawRouterImageToolkit(ImageToolSettings, BaseToolkit):
         """The tools, sharing this toolkit's two clients."""
         settings = self.settings()
         tools: list[BaseTool] = [ClawRouterGenerateImage(**settings)]
-        if any(model.can_edit for model in self._runner.config.offered(editing=False)):
+        if self.offers_editing():
             tools.append(ClawRouterEditImage(**settings))
         return tools

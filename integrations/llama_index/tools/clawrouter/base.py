@@ -127,7 +127,7 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
 
     @functools.cached_property
     def _edit_schema(self) -> type[EditArgs] | None:
-        if not any(model.can_edit for model in self.offered(editing=False)):
+        if not self.offers_editing():
             return None
         return edit_schema(self)
 
