@@ -7,6 +7,7 @@ resolves aliases nor validates sizes, so both are done here, before anything is 
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -61,6 +62,17 @@ class ImageModel:
     status: ModelStatus = "available"
     status_note: str = ""
     replacement: str | None = None
+    edit_note: str = ""
+    """Why this model does not edit through ClawRouter although its upstream can."""
+
+    def __post_init__(self) -> None:
+        # A deployer builds these for models newer than the catalogue, and the budget
+        # trusts them: a NaN price makes every sum NaN and every budget check pass.
+        if isinstance(self.sizes, list):  # frozen: set once, before anything reads it
+            object.__setattr__(self, "sizes", tuple(self.sizes))
+        problem = _model_problem(self)
+        if problem is not None:
+            raise InvalidRequestError(f"ImageModel {quote(repr(self.id), 80)}: {problem}")
 
     @property
     def alias(self) -> str:
@@ -156,6 +168,47 @@ class ImageModel:
         if values[0] == values[-1]:
             return format_usd(values[0])
         return f"{format_usd(values[0])}-{format_usd(values[-1])}"
+
+
+def _price_problem(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"is not a number ({quote(repr(value), 40)})"
+    if not math.isfinite(value) or value < 0:
+        return f"must be a finite number of USD, 0 or more, not {value!r}"
+    return None
+
+
+def _model_problem(model: ImageModel) -> str | None:
+    """What makes ``model`` unusable, or None (the checks ``ImageModel`` runs when built)."""
+    if not isinstance(model.id, str) or not model.id.strip() or not model.id.isprintable():
+        return "the id must be a non-empty, printable string"
+    if len(model.id) > 200:
+        return "the id is longer than 200 characters"
+    problem = _price_problem(model.price_usd)
+    if problem is not None:
+        return f"price_usd {problem}"
+    for size, price in dict(model.prices).items():
+        problem = _price_problem(price)
+        if problem is not None:
+            return f"the price for {quote(repr(size), 40)} {problem}"
+    if not isinstance(model.sizes, tuple) or not model.sizes:
+        return "sizes must be a non-empty tuple of 'WIDTHxHEIGHT' strings"
+    for size in (*model.sizes, *dict(model.prices)):
+        parsed = _parse(size) if isinstance(size, str) else "not a string"
+        if isinstance(parsed, str) or min(parsed) < 1:
+            return f"size {quote(repr(size), 40)} is not WIDTHxHEIGHT in whole pixels above 0"
+    bounds = model.free_sizes
+    if bounds is not None and not 1 <= bounds.min_side <= bounds.max_side:
+        return "free_sizes needs 1 <= min_side <= max_side"
+    if bounds is not None and bounds.max_pixels < 1:
+        return "free_sizes.max_pixels must be 1 or more"
+    for name in ("max_n", "max_input_images"):
+        value = getattr(model, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "max_n"):
+            return f"{name} must be a whole number, {int(name == 'max_n')} or more"
+    if model.can_edit and model.max_input_images < 1:
+        return "a model that edits takes at least one input image (max_input_images)"
+    return None
 
 
 def format_usd(value: float) -> str:
@@ -254,9 +307,13 @@ _MODELS: tuple[ImageModel, ...] = (
         price_usd=0.06,
         prices={"1024x1024": 0.06, "1536x1024": 0.12, "1024x1536": 0.12},
         sizes=_GPT_IMAGE_SIZES,
-        can_edit=True,
-        can_mask=True,
-        max_input_images=4,
+        # The upstream edits with it, but ClawRouter's image2image route hands back its
+        # unfinished 202 job as a 200, after paying and without polling it
+        # (i2i-gpt-image-2-202-stub): an edit would be paid and lost, so none is sent.
+        edit_note=(
+            "ClawRouter's image2image route returns gpt-image-2's unfinished job instead of "
+            "waiting for it, so an edit would be paid and never delivered"
+        ),
         best_for="Text in images; slow (up to 5 min)",
     ),
     ImageModel(

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from . import _constants as c
+from ._answers import answer_fields, image_items
 from ._budget import Budget, usd_limit
 from ._catalog import (
     ImageModel,
@@ -63,7 +64,7 @@ from ._exceptions import (
     timeout_error,
     unexpected_body_error,
 )
-from ._network import blocked, clawrouter_image_path, literal_refusal
+from ._network import blocked, clawrouter_image_path, literal_refusal, parse_url
 from ._transport import (
     HEADERS,
     PerLoop,
@@ -103,12 +104,21 @@ def resolve_base_url(base_url: str | None = None) -> str:
     url = url.rstrip("/")
     # Base URLs copied from OpenAI-style configs end in /v1; the routes already carry it.
     url = url.removesuffix("/v1")
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    parsed = parse_url(url)
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise InvalidRequestError(
-            f"base URL {url!r} must be an http(s) URL like {c.DEFAULT_BASE_URL}"
+            f"base URL {quote(repr(shown_url(url)), 120)} must be an http(s) URL like "
+            f"{c.DEFAULT_BASE_URL}"
         )
     return url
+
+
+def shown_url(url: str | httpx.URL) -> str:
+    """``url`` as it may be shown (messages, reprs, logs): without user name and password."""
+    parsed = url if isinstance(url, httpx.URL) else parse_url(url)
+    if parsed is None:
+        return "(not a URL)"
+    return str(parsed.copy_with(userinfo=b"")) if parsed.userinfo else str(parsed)
 
 
 def _as_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
@@ -154,20 +164,30 @@ class _BaseClient:
             raise InvalidRequestError(
                 f"max_retries must be a whole number, 0 or more, not {quote(repr(max_retries), 60)}"
             )
-        self.base_url = resolve_base_url(base_url)
+        # Requests go to the URL as given, user name and password included (a proxy in
+        # front of ClawRouter may want them); everything shown uses base_url, without them.
+        self._target_url = resolve_base_url(base_url)
+        self.base_url = shown_url(self._target_url).rstrip("/")
+        own = httpx.URL(self._target_url)
+        self._own_origin = (own.scheme, own.host, own.port)
         self.timeout = _as_timeout(timeout)
         self.max_retries = max_retries
         self.max_cost_usd = usd_limit("max_cost_usd", max_cost_usd)
         self.budget = Budget(budget_usd, advice="Raise budget_usd, or use a new client.")
         # Guards the lazily built foreign-URL client, which threads may ask for at once.
         self._lock = threading.Lock()
-        # An injected client's default headers apply, but bodies always come uncompressed.
-        self._default_headers = httpx.Headers(injected.headers if injected else HEADERS)
+        # An injected client's default headers apply to ClawRouter's own origin only (they
+        # may hold credentials); bodies always come uncompressed.
         self._headers = {
             "User-Agent": f"{c.USER_AGENT_PRODUCT}/{package_version()}",
             "Accept-Encoding": "identity",
         }
-        self._origin_headers: tuple[bytes, httpx.Headers] | None = None
+        own_headers = httpx.Headers(injected.headers if injected else HEADERS)
+        own_headers.update(self._headers)
+        foreign_headers = httpx.Headers(HEADERS)
+        foreign_headers.update(self._headers)
+        self._base_headers = {True: own_headers, False: foreign_headers}
+        self._origin_headers: dict[tuple[bytes, bool], httpx.Headers] = {}
         self._routes: dict[str, httpx.URL] = {}
         self._clock: Callable[[], float] = time.monotonic
         self._closed = False
@@ -220,6 +240,7 @@ class _BaseClient:
             raise InvalidRequestError(
                 f"prompt is {len(prompt)} characters; at most {c.MAX_PROMPT_CHARS} are accepted"
             )
+        _check_text("prompt", prompt)
         if model is not None and not isinstance(model, (str, ImageModel)):
             raise InvalidRequestError(f"model must be a string, not {type(model).__name__}")
         found = resolve_model(
@@ -232,7 +253,10 @@ class _BaseClient:
             )
         if editing and not found.can_edit:
             editors = ", ".join(m.id for m in editing_models())
-            raise InvalidRequestError(f"{found.id} cannot edit images; editing models: {editors}")
+            why = f" through ClawRouter ({found.edit_note})" if found.edit_note else ""
+            raise InvalidRequestError(
+                f"{found.id} cannot edit images{why}; editing models: {editors}"
+            )
         if size is None:
             size = found.default_size
         if not isinstance(size, str):
@@ -257,11 +281,12 @@ class _BaseClient:
                 )
             fields.update(extra_body)
             try:
-                # Fail here, not while sending: nothing may be reserved or paid for a bad body.
-                json.dumps(fields, allow_nan=False)
-            except (TypeError, ValueError) as err:
+                # Fail here, not while sending: nothing may be reserved or paid for a bad
+                # body.  Encoded as httpx will encode it, so a lone surrogate fails here too.
+                json.dumps(fields, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (TypeError, ValueError) as err:  # UnicodeEncodeError is a ValueError
                 raise InvalidRequestError(
-                    f"extra_body must hold JSON values only ({err})"
+                    f"extra_body must hold JSON values and valid text only ({quote(str(err), 120)})"
                 ) from None
         estimate = estimate_cost(found, size, n)
         what = describe_call(found, size, n)
@@ -297,19 +322,28 @@ class _BaseClient:
 
     # -- requests -------------------------------------------------------------------------
 
+    def _is_own(self, url: httpx.URL) -> bool:
+        """Whether ``url`` is on ClawRouter's own origin (the base URL's scheme, host, port)."""
+        return (url.scheme, url.host, url.port) == self._own_origin
+
     def _headers_for(self, url: httpx.URL, extra: Mapping[str, str] | None = None) -> httpx.Headers:
         # Requests are built here rather than by the httpx client (whose builder cannot
-        # take a streamed body), so its default headers and Host are merged in by hand.
-        origin = url.netloc
-        if self._origin_headers is None or self._origin_headers[0] != origin:
-            headers = httpx.Headers(self._default_headers)
-            headers.update(self._headers)
-            headers["Host"] = origin.decode("ascii")
-            # Cached per origin: nearly every request goes to the same ClawRouter.
-            self._origin_headers = (origin, headers)
+        # take a streamed body), so its default headers and Host are merged in by hand,
+        # and only for ClawRouter's own origin: the host an LLM or a server named for an
+        # image never gets the injected client's headers.
+        own = self._is_own(url)
+        key = (url.netloc, own)
+        headers = self._origin_headers.get(key)
+        if headers is None:
+            headers = httpx.Headers(self._base_headers[own])
+            headers["Host"] = url.netloc.decode("ascii")
+            # Kept per origin: nearly every request goes to the same ClawRouter.
+            if len(self._origin_headers) > 64:
+                self._origin_headers.clear()
+            self._origin_headers[key] = headers
         if not extra:
-            return self._origin_headers[1]  # httpx.Request copies it
-        headers = self._origin_headers[1].copy()
+            return headers  # httpx.Request copies it
+        headers = headers.copy()
         headers.update(extra)
         return headers
 
@@ -317,7 +351,7 @@ class _BaseClient:
         """The URL of a ClawRouter route, parsed once (URL parsing is a visible share of a call)."""
         url = self._routes.get(path)
         if url is None:
-            url = self._routes[path] = httpx.URL(self.base_url + path)
+            url = self._routes[path] = httpx.URL(self._target_url + path)
         return url
 
     def _request(
@@ -357,15 +391,14 @@ class _BaseClient:
             if role == _INPUT:
                 raise self._fetch_error(role, url, "it is not an http(s) URL")
             raise InvalidRequestError(f"cannot download {quote(url, 80)}: not an http(s) URL")
-        try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL:
-            raise self._fetch_error(role, url, "it is not a valid URL") from None
+        parsed = parse_url(url)
+        if parsed is None:
+            raise self._fetch_error(role, url, "it is not a valid URL")
         if not parsed.host:
             raise self._fetch_error(role, url, "it has no host")
         own = clawrouter_image_path(parsed)
         if own is not None:
-            return self.base_url + own, True
+            return self._target_url + own, True
         reason = literal_refusal(parsed)
         if reason is not None:
             raise self._fetch_error(role, url, _private_problem(reason))
@@ -468,13 +501,17 @@ class _BaseClient:
             if delay is None:
                 raise self._error(outcome) from outcome
             log.info(
-                "retrying %s %s in %.2fs after %r", request.method, request.url, delay, outcome
+                "retrying %s %s in %.2fs after %r",
+                request.method,
+                shown_url(request.url),
+                delay,
+                outcome,
             )
         elif delay is not None:
             log.info(
                 "retrying %s %s in %.2fs after %d",
                 request.method,
-                request.url,
+                shown_url(request.url),
                 delay,
                 outcome.status_code,
             )
@@ -531,20 +568,30 @@ class _BaseClient:
             return dropped_error(self.base_url, err)
         return connection_broken_error(self.base_url, err)
 
-    def _redirect_error(self, response: httpx.Response) -> APIStatusError:
-        # Whatever answers with a redirect is not ClawRouter (it never redirects), so the
-        # request did not reach the upstream; redirects stay unfollowed all the same.
+    def _redirect_error(self, response: httpx.Response, *, paid: bool) -> APIStatusError:
+        # ClawRouter never redirects, so whatever answered is something in front of it (a
+        # proxy, a login page), and whether it passed the POST on first cannot be known:
+        # the answer to a POST counts as possibly paid.  Redirects stay unfollowed.
         location = quote(response.headers.get("location", "(no Location)"), 120)
+        step = (
+            "the request may have been paid, so it was not retried; check ClawRouter's log "
+            "and the base URL before sending it again"
+            if paid
+            else "check the base URL"
+        )
         return APIStatusError(
             f"{self.base_url} answered {response.status_code}, a redirect to {location}: "
-            "ClawRouter never redirects, so this is not ClawRouter — check the base URL",
+            f"ClawRouter never redirects, so something else answered — {step}",
             status_code=response.status_code,
             response=response,
+            may_have_been_paid=paid,
         )
 
     def _result(self, call: _Call, response: httpx.Response) -> ImageResponse:
+        """The images of a paid answer, read leniently (``_answers``): every usable image
+        is kept; only an answer with none is an error, naming the URLs it holds."""
         if 300 <= response.status_code < 400:
-            raise self._redirect_error(response)
+            raise self._redirect_error(response, paid=True)
         if response.status_code >= 400:
             editing = call.path == c.IMAGE2IMAGE_PATH
             raise status_error(
@@ -552,6 +599,7 @@ class _BaseClient:
                 base_url=self.base_url,
                 model=call.model.id,
                 instead=replacement_for(call.model, editing=editing).id,
+                route=call.path,
             )
         try:
             body = loads_json(response.content)
@@ -559,48 +607,55 @@ class _BaseClient:
             raise unexpected_body_error(
                 f"its body is not JSON ({quote(str(err), 80)}: {quote(response.text, 120)!r})",
                 response.text,
+                response.status_code,
             ) from None
         if not isinstance(body, dict):
-            raise unexpected_body_error("its body is not a JSON object", body)
-        data = body.get("data")
-        if not data:
+            raise unexpected_body_error("its body is not a JSON object", body, response.status_code)
+        items, skipped = image_items(body.get("data"), call.n)
+        if not items:
             if body.get("poll_url") or body.get("status") in ("queued", "in_progress"):
                 raise unexpected_body_error(
-                    f"with a job stub (id={body.get('id')!r}, status={body.get('status')!r}) instead "
-                    f"of images: ClawRouter does not wait for {call.model.id} on this route; "
-                    f"use {replacement_for(call.model, editing=True).id} for edits",
+                    f"with an unfinished job (id={quote(repr(body.get('id')), 60)}, "
+                    f"status={quote(repr(body.get('status')), 40)}) instead of images: "
+                    f"ClawRouter does not wait for {call.model.id} on this route",
                     body,
+                    response.status_code,
                 )
-            raise unexpected_body_error("with no images in `data`", body)
-        if isinstance(data, list) and len(data) > call.n:
-            # Never take more than was asked for: each image would be saved and shown.
-            log.warning("ClawRouter answered %d images for n=%d; kept the first", len(data), call.n)
-            body = {**body, "data": data[: call.n]}
-        try:
-            result = _response_model().model_validate(
-                {
-                    **body,
-                    "model": call.model.id,
-                    "size": call.size,
-                    "prompt": call.prompt,
-                    "estimated_cost_usd": call.estimate,
-                }
-            )
-        except ValueError as err:
             raise unexpected_body_error(
-                f"with a body this client cannot read ({quote(str(err), 200)})", body
+                "with no usable image URL or b64_json in `data`", body, response.status_code
+            )
+        if skipped:
+            # Never take more than was asked for (each image would be saved and shown),
+            # nor what is not an image reference.
+            log.warning(
+                "ClawRouter answered %d images for n=%d; kept the first %d usable",
+                len(items) + skipped,
+                call.n,
+                len(items),
+            )
+        fields = answer_fields(body)
+        fields.update(
+            data=items,
+            model=call.model.id,
+            size=call.size,
+            prompt=call.prompt,
+            estimated_cost_usd=call.estimate,
+        )
+        try:
+            result = _response_model().model_validate(fields)
+        except Exception as err:  # the fields were read leniently; this is a bug, not the wire
+            raise unexpected_body_error(
+                f"with a body this client could not keep ({quote(str(err), 200)})", body
             ) from None
-        if not any(item.url or item.b64_json for item in result.data):
-            raise unexpected_body_error("with no image URL or b64_json in `data`", body)
-        result._local.base_url = self.base_url
+        result._local.base_url = self._target_url
         return result
 
     def _health(self, response: httpx.Response) -> Health:
         if 300 <= response.status_code < 400:
-            raise self._redirect_error(response)
+            raise self._redirect_error(response, paid=False)
         if response.status_code >= 400:
             # /health is free: no status of it means money left the wallet.
-            raise status_error(response, base_url=self.base_url, model=None, paid_route=False)
+            raise status_error(response, base_url=self.base_url, model=None)
         from ._models import Health
 
         try:
@@ -737,7 +792,7 @@ class _BaseClient:
         count = len(response.data)
         for index, item in enumerate(response.data):
             stem = safe_stem(response.prompt, index, count)
-            with AtomicImageFile(target, stem, source=item.url or "b64_json") as out:
+            with AtomicImageFile(target, stem, source=quote(item.url or "b64_json", 120)) as out:
                 inline = self._inline_bytes(item)
                 if inline is not None:
                     out.write(inline)
@@ -767,6 +822,11 @@ def _private_problem(reason: str) -> str:
         f"it points into this machine or a private network ({quote(reason, 80)}), which is "
         "never fetched"
     )
+
+
+def _auth_for(trusted: bool) -> httpx._client.UseClientDefault | None:
+    """An injected client's auth goes to ClawRouter's own origin only."""
+    return httpx.USE_CLIENT_DEFAULT if trusted else None
 
 
 def _has_request(err: httpx.TransportError) -> bool:
@@ -860,6 +920,18 @@ def _response_model() -> type[ImageResponse]:
     from ._models import ImageResponse
 
     return ImageResponse
+
+
+def _check_text(name: str, text: str) -> None:
+    """Refuse text that cannot be sent as UTF-8 (a lone surrogate, which JSON and Python
+    strings can hold), naming where it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidRequestError(
+            f"{name} holds a character that is not valid text (a lone surrogate at position "
+            f"{err.start}); remove it or send the text as UTF-8"
+        ) from None
 
 
 def _count_images(image: object) -> int:
@@ -1061,7 +1133,9 @@ class ImageClient(_BaseClient):
         http = self._http if trusted else self._foreign()
         request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
         with self._fetching(role, url, trusted):
-            response = http.send(request, stream=True, follow_redirects=False)
+            response = http.send(
+                request, stream=True, follow_redirects=False, auth=_auth_for(trusted)
+            )
             try:
                 self._fetch_checks(response, role, url, cap, started)
                 yield response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES)
@@ -1265,7 +1339,9 @@ class AsyncImageClient(_BaseClient):
         http = await (self._clawrouter() if trusted else self._foreign())
         request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
         with self._fetching(role, url, trusted):
-            response = await http.send(request, stream=True, follow_redirects=False)
+            response = await http.send(
+                request, stream=True, follow_redirects=False, auth=_auth_for(trusted)
+            )
             try:
                 self._fetch_checks(response, role, url, cap, started)
                 yield response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES)

@@ -87,6 +87,9 @@ PREVIEW_TIMEOUT_SECONDS = 10.0
 
 # How much of a server body or an input value an error message may quote.
 MAX_QUOTED_CHARS = 300
+# The most any error message holds, whatever it quotes (the result URLs of a paid answer
+# included): an LLM reads it whole.
+MAX_MESSAGE_CHARS = 10_000
 
 # Where ClawRouter keeps the images it localises (agent tools may read from it).
 CLAWROUTER_IMAGE_DIR = Path("~/.openclaw/blockrun/images")

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._constants import MAX_QUOTED_CHARS, START_HINT
+from ._constants import MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, START_HINT
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 # This many characters of base64's alphabet in a row are encoded data (image bytes, a
 # token), not words: never worth quoting, and possibly private.
 _ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")
+# The backstop on whole messages is looser (a signed URL's token can run long).
+_LONG_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{400,}={0,2}")
 
 
 def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
@@ -81,8 +83,23 @@ class ClawRouterError(Exception):
     """The paid answer, when the error came after it arrived (saving or fetching it failed)."""
 
     def __init__(self, message: str) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.message = message
+
+
+def bounded(message: str) -> str:
+    """``message`` as every error carries it: at most ``MAX_MESSAGE_CHARS``, no long run
+    of encoded data, encodable.  Each message quotes server text through ``quote``
+    already; this is the backstop for whatever a builder did not foresee, since an LLM
+    reads these messages whole."""
+    if len(message) <= MAX_MESSAGE_CHARS and _LONG_ENCODED_RUN.search(message) is None:
+        return message.encode("utf-8", "backslashreplace").decode("utf-8")
+    total = len(message)
+    message = _LONG_ENCODED_RUN.sub(lambda run: f"[{len(run.group())} chars elided]", message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}…({total} chars)"
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class APIConnectionError(ClawRouterError):
@@ -207,14 +224,17 @@ def paid_result_error(
 
     An LLM or a user reading only the message can still reach the images that were paid for.
     """
-    reason = err.message if isinstance(err, ClawRouterError) else _os_reason(err)
-    urls = [quote(url, 500) for url in result.urls if not url.startswith("data:")]
+    from ._answers import usable_url
+
+    reason = quote(err.message, 600) if isinstance(err, ClawRouterError) else _os_reason(err)
+    # Whole, not quoted: a cut URL reaches nothing.  usable_url bounds their length.
+    urls = [url for url in result.urls if not url.startswith("data:") and usable_url(url)]
     where = (
         f"; the answer's image URLs: {', '.join(urls)}"
         if urls
         else "; the images came inline and are kept in this error's `result`"
     )
-    saved = f"; saved: {', '.join(saved_paths)}" if saved_paths else ""
+    saved = f"; saved: {', '.join(quote(p, 300) for p in saved_paths)}" if saved_paths else ""
     return SaveError(
         f"the images were made (and may have been paid) but not all were saved: {reason}{where}"
         f"{saved} — fetch them from there before generating them again",
@@ -253,13 +273,6 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     503: ServiceUnavailableError,
     504: GenerationTimeoutError,
 }
-# Statuses after which the paid upstream call may have gone through.
-_POSSIBLY_PAID = frozenset({500, 502, 504})
-# ClawRouter's 502 details for a payment challenge it could not use: it gave up before
-# signing anything (clawrouter-api.md section 8; transcripts gen-402-missing-header,
-# gen-malformed-402, gen-402-solana-only).  "fetch failed" stays possibly paid: the
-# network can fail on the paid retry as well as on the unpaid try.
-_UNPAID_DETAILS = ("failed to parse payment requirements", "no network/scheme registered")
 
 
 def parse_error_body(text: str) -> tuple[object, str, str | None]:
@@ -289,17 +302,10 @@ def parse_error_body(text: str) -> tuple[object, str, str | None]:
     return body, summary or quote(text) or "(empty body)", details
 
 
-def _next_step(
-    status: int,
-    summary: str,
-    details: str,
-    base_url: str,
-    model: str | None,
-    instead: str | None,
-    *,
-    paid: bool,
-) -> str:
-    """What the user should do about an error answer, in one sentence."""
+def _hint(
+    status: int, summary: str, details: str, base_url: str, model: str | None, instead: str | None
+) -> str | None:
+    """What the user should do about an error answer, when its words say; else None."""
     text = f"{summary} {details}".lower()
     if "delisted" in text:
         # ``instead`` comes from the catalogue, which never suggests the refused model.
@@ -338,15 +344,28 @@ def _next_step(
         return "the upstream is rate limiting; wait a little and try again"
     if status == 503:
         return "ClawRouter is unavailable; wait a little and try again"
-    if status in _POSSIBLY_PAID:
-        if not paid:
-            return "nothing was paid; check ClawRouter's log, then try again"
-        return (
-            "the request may have been paid, so it was not retried; check before sending it again"
-        )
-    if status == 400:
-        return "fix the request (model, size, n, prompt or image) and try again"
-    return "see the details above"
+    if 400 <= status < 500:
+        return "the request itself was refused: change the model, size, n, prompt or image"
+    return None
+
+
+def _next_step(
+    status: int,
+    summary: str,
+    details: str,
+    base_url: str,
+    model: str | None,
+    instead: str | None,
+    *,
+    paid: bool,
+) -> str:
+    """What the user should do about an error answer, in one sentence; a possibly paid
+    answer says that first, since sending it again may pay twice."""
+    hint = _hint(status, summary, details, base_url, model, instead)
+    if not paid:
+        return hint or "see the details above"
+    caution = "the request may have been paid, so it was not retried; check before sending it again"
+    return f"{caution} ({hint})" if hint else caution
 
 
 def status_error(
@@ -355,21 +374,24 @@ def status_error(
     base_url: str,
     model: str | None,
     instead: str | None = None,
-    paid_route: bool = True,
+    route: str | None = None,
 ) -> APIStatusError:
     """Build the error for an error answer from ClawRouter (the one place statuses map to classes).
 
-    ``instead`` is the model to suggest if ``model`` was refused; ``paid_route`` is False
-    for routes that never pay (``/health``).
+    ``instead`` is the model to suggest if ``model`` was refused.  ``route`` is the paid
+    route that was POSTed to, or None for routes that never pay (``/health``): on a paid
+    route, an answer may have been paid unless it is a recorded refusal (``_refusals``).
     """
+    from ._refusals import refused_before_payment
+
     status = response.status_code
-    body, summary, details = parse_error_body(response.text)
+    text = response.text
+    body, summary, details = parse_error_body(text)
+    error = body.get("error") if isinstance(body, dict) else None
     cls = _STATUS_CLASSES.get(status, APIStatusError)
     said = summary if details is None else f"{summary}: {quote(details)}"
-    paid = (
-        paid_route
-        and status in _POSSIBLY_PAID
-        and not (details or "").lower().startswith(_UNPAID_DETAILS)
+    paid = route is not None and not refused_before_payment(
+        route, status, error if isinstance(error, str) else "", details, text
     )
     step = _next_step(status, summary, details or "", base_url, model, instead, paid=paid)
     return cls(
@@ -413,9 +435,15 @@ def connection_broken_error(base_url: str, err: Exception) -> APIConnectionError
     )
 
 
-def unexpected_body_error(what: str, body: Any) -> ResponseValidationError:
+def unexpected_body_error(what: str, body: Any, status: int = 200) -> ResponseValidationError:
+    """A success answer to a paid POST that holds no usable image: possibly paid, and its
+    message names the URLs found in it, so that what was paid for can still be reached."""
+    from ._answers import found_urls
+
+    urls = found_urls(body)
+    where = f"; URLs in the answer: {', '.join(urls)}" if urls else ""
     return ResponseValidationError(
-        f"ClawRouter answered 200 but {what}; the request may have been paid — "
+        f"ClawRouter answered {status} but {what}{where}; the request may have been paid — "
         "check ClawRouter's log before sending it again",
         body=body,
         # The answer came after the paid request went through.

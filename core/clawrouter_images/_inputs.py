@@ -218,11 +218,12 @@ def prepare_input(value: object) -> PreparedInput:
         if kind == "data":
             return decode_data_uri(text)
         if kind == "url":
-            try:
-                host = httpx.URL(text).host
-            except httpx.InvalidURL:  # e.g. 0177.0.0.1: httpx refuses leading zeros
-                raise InputImageError(f"{quote(text, 80)} is not a valid URL") from None
-            if host == "":
+            from ._network import parse_url
+
+            parsed = parse_url(text)  # e.g. 0177.0.0.1, xn--a: httpx refuses them
+            if parsed is None:
+                raise InputImageError(f"{quote(text, 80)} is not a valid URL")
+            if parsed.host == "":
                 raise InputImageError(f"URL {quote(text, 80)} has no host")
             return RemoteImage(text)
         if not text:

@@ -38,6 +38,22 @@ _IMAGE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+def parse_url(text: str) -> httpx.URL | None:
+    """``text`` as a URL whose host can be read, or None: the one place URL text from an
+    LLM or a server is parsed.
+
+    httpx raises more than ``InvalidURL`` on hostile text (``idna``'s ``IDNAError`` for
+    ``xn--a``, some only when ``.host`` is first read), so any failure means "not a
+    URL" here rather than an untyped error in an agent.
+    """
+    try:
+        url = httpx.URL(text)
+        url.host  # noqa: B018 - decoded lazily, where an IDNA error would surface later
+    except Exception:
+        return None
+    return url
+
+
 def clawrouter_image_path(url: httpx.URL) -> str | None:
     """``/images/<name>`` when ``url`` is a result as ClawRouter writes it, else None."""
     if url.scheme != "http" or url.host not in CLAWROUTER_HOSTS or url.userinfo:

@@ -16,6 +16,7 @@ from clawrouter_images import (
     ClawRouterError,
     GenerationTimeoutError,
     InternalServerError,
+    InvalidRequestError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
@@ -32,10 +33,12 @@ if TYPE_CHECKING:
 GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
 
+# A body that is none of ClawRouter's recorded refusals: only 402, 429 and 503 are refusals
+# whatever their words; any other status may have been paid.
 STATUS_CLASSES: list[tuple[int, type[APIStatusError], bool]] = [
-    (400, BadRequestError, False),
+    (400, BadRequestError, True),
     (402, PaymentRequiredError, False),
-    (404, NotFoundError, False),
+    (404, NotFoundError, True),
     (429, RateLimitError, False),
     (500, InternalServerError, True),
     (502, UpstreamError, True),
@@ -145,7 +148,7 @@ TRANSCRIPT_ERRORS: dict[str, tuple[type[ClawRouterError], int | None, str | None
         None,
         "without an answer",
     ),
-    "gen-invalid-json": (BadRequestError, 400, None, "fix the request"),
+    "gen-invalid-json": (BadRequestError, 400, None, "the request itself was refused"),
     "gen-malformed-402": (
         UpstreamError,
         502,
@@ -158,7 +161,7 @@ TRANSCRIPT_ERRORS: dict[str, tuple[type[ClawRouterError], int | None, str | None
         BadRequestError,
         400,
         "fake upstream: size not supported",
-        "fix the request",
+        "may have been paid",
     ),
     "gen-upstream-429-retry-after": (RateLimitError, 429, None, "rate limiting"),
     "gen-upstream-500": (
@@ -174,12 +177,12 @@ TRANSCRIPT_ERRORS: dict[str, tuple[type[ClawRouterError], int | None, str | None
         "EISDIR: illegal operation on a directory, read",
         "pass the image itself",
     ),
-    "i2i-gpt-image-2-202-stub": (ResponseValidationError, None, None, "job stub"),
+    "i2i-gpt-image-2-202-stub": (ResponseValidationError, None, None, "unfinished job"),
     "i2i-invalid-json-400": (
         BadRequestError,
         400,
         "Unexpected end of JSON input",
-        "fix the request",
+        "the request itself was refused",
     ),
     "i2i-malformed-402": (UpstreamError, 502, None, "update ClawRouter"),
     "i2i-mask-missing-400": (
@@ -198,7 +201,7 @@ TRANSCRIPT_ERRORS: dict[str, tuple[type[ClawRouterError], int | None, str | None
         BadRequestError,
         400,
         "fake upstream: image is required",
-        "fix the request",
+        "may have been paid",
     ),
     "i2i-payment-rejected-402": (PaymentRequiredError, 402, None, "/health?full=true"),
     "i2i-relative-path": (
@@ -226,8 +229,30 @@ TRANSCRIPT_ERRORS: dict[str, tuple[type[ClawRouterError], int | None, str | None
 }
 
 
+# Recorded before any payment, but answers the client cannot tell from paid ones, so it says
+# "may have been paid": an upstream 400 on the unpaid try, in the wrapper ClawRouter also
+# relays after a paid retry; "fetch failed", which the paid retry can fail with as well.
+INDISTINGUISHABLE_FROM_PAID = {
+    "i2i-no-image-field",
+    "gen-upstream-unreachable",
+    "i2i-upstream-unreachable",
+}
+
+
 def _route(name: str) -> str:
     return IMAGE2IMAGE if name.startswith("i2i-") else GENERATIONS
+
+
+def _paid_in_recording(record: dict[str, object]) -> bool:
+    """Whether the upstream took a payment while the transcript was recorded: ClawRouter
+    sent one, and the upstream did not refuse it with a 402."""
+    forwarded = record.get("forwarded_upstream") or []
+    assert isinstance(forwarded, list)
+    return any(
+        {"payment-signature", "x-payment"} & set(entry.get("header_names", []))
+        and (entry.get("fake_reply") or {}).get("status") != 402
+        for entry in forwarded
+    )
 
 
 async def _call(api: Twin, name: str, png: bytes) -> None:
@@ -264,6 +289,11 @@ async def test_transcript_error(
                 assert err.details == recorded["json"].get("details")
         if details is not None:
             assert err.details == details
+    # What the real server paid for is reported as possibly paid; what it refused before
+    # paying is not, unless it cannot be told apart from a paid answer.
+    paid = _paid_in_recording(record) or name in INDISTINGUISHABLE_FROM_PAID
+    assert err.may_have_been_paid is paid
+    assert ("may have been paid" in str(err)) is paid
     # Nothing that may have been paid is ever re-sent; 429 may be retried.
     if name != "gen-upstream-429-retry-after":
         assert len(server.sent()) == 1
@@ -328,12 +358,12 @@ async def test_fallback_chain_answer_blames_the_base_url(
 @pytest.mark.parametrize(
     ("answer", "words"),
     [
-        ({"created": 1, "data": []}, "no images"),
-        ({"created": 1}, "no images"),
+        ({"created": 1, "data": []}, "no usable image"),
+        ({"created": 1}, "no usable image"),
         ([{"url": "http://localhost:8402/images/x.png"}], "not a JSON object"),
-        ({"created": 1, "data": [{"revised_prompt": "only text"}]}, "no image URL or b64_json"),
-        ({"created": 1, "data": "http://localhost:8402/images/x.png"}, "cannot read"),
-        ({"id": "job_1", "status": "in_progress"}, "job stub"),
+        ({"created": 1, "data": [{"revised_prompt": "only text"}]}, "no usable image"),
+        ({"created": 1, "data": "http://localhost:8402/images/x.png"}, "no usable image"),
+        ({"id": "job_1", "status": "in_progress"}, "unfinished job"),
     ],
 )
 async def test_unusable_200_raises_response_validation_error(
@@ -351,12 +381,24 @@ async def test_unusable_200_raises_response_validation_error(
 async def test_job_stub_names_the_job(
     twin: Twin, server: Server, transcript: LoadTranscript, png: bytes
 ) -> None:
-    """The gpt-image-2 image2image job stub reports its job id and suggests gpt-image-1."""
+    """A job stub in place of images reports its job id, as possibly paid."""
     server.on("POST", IMAGE2IMAGE, server.replay(transcript("i2i-gpt-image-2-202-stub")))
     with pytest.raises(ResponseValidationError) as info:
-        await twin.edit("make it blue", png, model="gpt-image-2")
+        await twin.edit("make it blue", png)
     assert "imgjob_0132" in str(info.value)
+    assert info.value.may_have_been_paid is True
+
+
+@pytest.mark.parametrize("name", ["gpt-image-2", "openai/gpt-image-2", "dalle"])
+async def test_gpt_image_2_edit_is_refused_before_paying(
+    twin: Twin, server: Server, png: bytes, name: str
+) -> None:
+    """ClawRouter cannot complete a gpt-image-2 edit: it is refused unsent, naming editors."""
+    with pytest.raises(InvalidRequestError) as info:
+        await twin.edit("make it blue", png, model=name)
     assert "openai/gpt-image-1" in str(info.value)
+    assert "unfinished job" in str(info.value)
+    assert server.sent() == []
 
 
 async def test_non_json_200_keeps_the_text(

@@ -94,9 +94,13 @@ CASES: dict[str, Case] = {
     "400-invalid-request": Case(
         Fault("invalid_request", details="size must be one of 1024x1024"),
         BadRequestError,
-        r"size must be one of 1024x1024\) — fix the request \(model, size, n, prompt or image\)",
+        # The upstream's 400 after the paid retry, in ClawRouter's own wrapper: not one of
+        # ClawRouter's recorded refusals, so it may have been paid.
+        r"size must be one of 1024x1024\) — the request may have been paid, so it was not "
+        r"retried; check before sending it again \(the request itself was refused: change "
+        r"the model, size, n, prompt or image\)",
         paid=0,
-        charged=False,
+        charged=True,
     ),
     # ClawRouter drops the upstream's Retry-After header; the number stays in the body only.
     "429-without-retry-after": Case(
@@ -180,14 +184,15 @@ CASES: dict[str, Case] = {
     "empty-data": Case(
         Fault("empty_data"),
         ResponseValidationError,
-        r"with no images in `data`; the request may have been paid — check ClawRouter's log",
+        r"with no usable image URL or b64_json in `data`; the request may have been paid — "
+        r"check ClawRouter's log",
         paid=1,
         charged=True,
     ),
     "job-stub": Case(
         Fault("job_stub"),
         ResponseValidationError,
-        r"with a job stub .* check ClawRouter's log before sending it again",
+        r"with an unfinished job .* check ClawRouter's log before sending it again",
         paid=1,
         charged=True,
     ),
