@@ -427,6 +427,7 @@ def _health(args: argparse.Namespace) -> int:
 def _emulate(args: argparse.Namespace) -> int:
     with _needs_extra("emulator", "the emulator"):
         from .emulator import Emulator
+        from .emulator._server import exposure_warning
 
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
@@ -444,6 +445,9 @@ def _emulate(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        warning = exposure_warning(args.host)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return EXIT_OK

@@ -7,6 +7,10 @@ pattern, and text the fake upstream made up (``fake upstream: ...``) compares wi
 prefix.  On a socket the framing must match too: chunked JSON, ``Content-Length`` on
 image files.  Three transcripts record what the recorder's fake upstream accepted where
 the emulator answers differently on purpose; ``test_emulator_deviations`` covers them.
+
+The ledger must say "paid" exactly where the recording shows money moving: ClawRouter
+sent the paid retry (a ``PAYMENT-SIGNATURE`` or ``X-PAYMENT`` header reached the fake
+upstream) and the upstream did not reject the payment (a 402 back).
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 
 DEVIATIONS = frozenset({"gen-alias-nano-banana", "i2i-image-list-not-converted", "models-list"})
+# The fake upstream served this one free (no 402 challenge); the emulator's upstream always
+# charges.
+FREE_IN_THE_RECORDING = frozenset({"gen-free-200-no-402"})
+IMAGE_ROUTES = frozenset({"/v1/images/generations", "/v1/images/image2image"})
 NAMES = sorted(p.stem for p in TRANSCRIPTS.glob("*.json") if p.stem not in DEVIATIONS)
 
 LOCAL_URL = re.compile(r"^http://localhost:(\d+)/images/\d{13}-[0-9a-z]{8}\.(png|jpg|webp)$")
@@ -72,7 +80,6 @@ SETUPS: dict[str, Setup] = {
     "gen-upstream-500": Setup(fault=Fault("server_error")),
     "gen-upstream-unreachable": Setup(fault=Fault("upstream_unreachable")),
     "health-full": Setup(balance_usd=None),
-    "i2i-gpt-image-2-202-stub": Setup(fault=Fault("job_stub")),
     "i2i-http-url": Setup(
         rewrite={"http://127.0.0.1:18080/files/input.png": f"{{local}}/images/{SEEDED_INPUT}"}
     ),
@@ -198,6 +205,24 @@ def _assert_like(actual: Any, expected: Any, key: str, port: int, setup: Setup) 
         assert actual == expected, (key, actual, expected)
 
 
+def _paid_in_the_recording(recorded: dict[str, Any]) -> bool:
+    signed = any(
+        entry.get("payment_signature_v2") or entry.get("x_payment_v1")
+        for entry in recorded["forwarded_upstream"]
+    )
+    return signed and recorded["response"]["status"] != 402
+
+
+def _assert_paid_like_the_recording(name: str, recorded: dict[str, Any], wire: Wire) -> None:
+    request = recorded["request"]
+    if request["method"] != "POST" or request["path"] not in IMAGE_ROUTES:
+        return
+    entry = wire.emulator.ledger[-1]
+    assert entry.path == request["path"]
+    expected = _paid_in_the_recording(recorded) or name in FREE_IN_THE_RECORDING
+    assert entry.paid is expected, (name, entry)
+
+
 def _assert_framing(raw: Raw, recorded: dict[str, Any], method: str) -> None:
     headers = recorded["headers"]
     if "content-length" in headers:
@@ -225,6 +250,7 @@ def test_emulator_answers_like_the_recording(
     expected = _substitute(recorded["response"], _replacements(wire, setup))
 
     assert raw.status == expected["status"], (raw, expected)
+    _assert_paid_like_the_recording(name, recorded, wire)
     if expected["status"] is None:
         return
     assert raw.headers.get("content-type") == expected["headers"].get("content-type")
@@ -240,6 +266,16 @@ def test_emulator_answers_like_the_recording(
         assert len(raw.body) == expected["body_length"]
     if wire.base_url is not None:
         _assert_framing(raw, expected, method)
+
+
+def test_the_recordings_show_both_kinds_of_400(transcript: LoadTranscript) -> None:
+    """The paid check above has teeth: an upstream 400 is recorded after payment and before."""
+    after = transcript("gen-upstream-400-after-payment")
+    before = transcript("i2i-no-image-field")
+    assert (after["response"]["status"], _paid_in_the_recording(after)) == (400, True)
+    assert (before["response"]["status"], _paid_in_the_recording(before)) == (400, False)
+    stub = transcript("i2i-gpt-image-2-202-stub")
+    assert (stub["response"]["status"], _paid_in_the_recording(stub)) == (200, True)
 
 
 def test_every_transcript_is_here() -> None:

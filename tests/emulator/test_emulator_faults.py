@@ -18,6 +18,17 @@ GENERATIONS = "/v1/images/generations"
 IMAGE2IMAGE = "/v1/images/image2image"
 REQUEST = {"model": "google/nano-banana", "prompt": "a cat", "size": "1024x1024"}
 LOCAL_URL = re.compile(r"^http://localhost:8402/images/\d{13}-[0-9a-z]{8}\.png$")
+# How ClawRouter's own image2image refusals begin (clawrouter-api.md section 4, and V8's
+# JSON.parse messages): a 400 saying one of these never reached the upstream.
+CLAWROUTER_OWN_DETAILS = (
+    "Image file not found: ",
+    "Failed to download ",
+    "fetch failed",
+    "EISDIR: ",
+    "Unexpected ",
+    "Expected ",
+    "Cannot ",
+)
 
 # kind -> (status, JSON body or None to skip, paid); None status means no response at all.
 EXPECTED: dict[str, tuple[int | None, Any, bool]] = {
@@ -32,10 +43,16 @@ EXPECTED: dict[str, tuple[int | None, Any, bool]] = {
         False,
     ),
     "delisted": (400, {"error": "Delisted: google/nano-banana is no longer available"}, False),
+    # The upstream's 400 on the unpaid try, and on the paid retry: the same wrapper.
+    "upstream_refused": (
+        400,
+        {"error": "Invalid request", "details": "upstream: request refused before payment"},
+        False,
+    ),
     "invalid_request": (
         400,
-        {"error": "Invalid request", "details": "The upstream rejected the request"},
-        False,
+        {"error": "Invalid request", "details": "upstream: size not supported"},
+        True,
     ),
     "rate_limited": (429, {"error": "Rate limit exceeded"}, False),
     "server_error": (500, {"error": "Internal server error", "details": "simulated failure"}, True),
@@ -243,11 +260,29 @@ async def test_details_override_the_default(call: Call, emu: Emulator) -> None:
 
 
 async def test_paid_can_be_overridden(call: Call, emu: Emulator) -> None:
-    """``paid=True`` records a 400 after payment as paid."""
-    emu.add_fault(Fault("invalid_request", paid=True))
+    """``paid`` overrides the kind's default either way."""
+    emu.add_fault(Fault("upstream_refused", paid=True))
+    emu.add_fault(Fault("invalid_request", paid=False))
     await _generate(call, emu)
-    assert emu.ledger[-1].paid is True
+    await _generate(call, emu)
+    assert [(entry.status, entry.paid) for entry in emu.ledger] == [(400, True), (400, False)]
     assert emu.spent_usd == 0.0525
+
+
+@pytest.mark.parametrize("route", [GENERATIONS, IMAGE2IMAGE])
+async def test_a_400_after_payment_is_paid_and_says_nothing_clawrouter_says(
+    call: Call, emu: Emulator, route: str
+) -> None:
+    """``invalid_request`` is the upstream's relayed 400 to the paid retry: spent, and its
+    details are none of ClawRouter's own refusals (those alone prove nothing was paid)."""
+    emu.add_fault("invalid_request")
+    body = {"prompt": "x", "image": "~/pics/cat.png"} if route == IMAGE2IMAGE else REQUEST
+    raw = await call(emu, "POST", route, json_body=body)
+    assert (raw.status, raw.json()["error"]) == (400, "Invalid request")
+    assert not raw.json()["details"].startswith(CLAWROUTER_OWN_DETAILS)
+    (entry,) = emu.ledger
+    assert (entry.paid, entry.fault) == (True, "invalid_request")
+    assert emu.spent_usd == entry.estimated_cost_usd > 0
 
 
 async def test_faults_are_used_in_order_and_then_gone(call: Call, emu: Emulator) -> None:

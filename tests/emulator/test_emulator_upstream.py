@@ -136,12 +136,44 @@ async def test_gpt_image_2_answers_the_completed_job(call: Call, emu: Emulator) 
     assert re.fullmatch(r"imgjob_\d{4}", answer["id"])
 
 
-async def test_gpt_image_2_edits_are_synchronous(call: Call, emu: Emulator) -> None:
-    """gpt-image-2 on image2image answers the result directly, with no job fields."""
+async def test_gpt_image_2_edits_answer_the_queued_job_paid(call: Call, emu: Emulator) -> None:
+    """gpt-image-2 on image2image answers 200 with the unpolled job stub, and was paid."""
+    body = {"model": "openai/gpt-image-2", "prompt": "x", "image": PNG_URI}
+    raw = await call(emu, "POST", IMAGE2IMAGE, json_body=body)
+    answer = raw.json()
+    assert raw.status == 200
+    assert list(answer) == ["id", "status", "poll_url", "created"]
+    assert answer["status"] == "queued"
+    assert answer["poll_url"] == f"/api/v1/images/jobs/{answer['id']}"
+    entry = emu.ledger[-1]
+    assert (entry.paid, entry.fault, entry.model) == (True, None, "openai/gpt-image-2")
+    assert emu.spent_usd == entry.estimated_cost_usd > 0
+    assert not emu.image_dir.exists() or not any(emu.image_dir.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["slow", "b64_json", "remote_url", "dead_url"])
+async def test_result_faults_on_gpt_image_2_edits_still_answer_the_job(
+    call: Call, emu: Emulator, kind: Any
+) -> None:
+    """A fault that reshapes results has no result to reshape: the job stub comes back."""
+    emu.add_fault(kind)
     body = {"model": "openai/gpt-image-2", "prompt": "x", "image": PNG_URI}
     answer = (await call(emu, "POST", IMAGE2IMAGE, json_body=body)).json()
-    assert list(answer) == ["created", "data"]
-    assert answer["data"][0]["revised_prompt"] == "edited: x"
+    assert answer["status"] == "queued"
+    assert emu.ledger[-1].paid is True
+
+
+async def test_gpt_image_2_edits_that_the_upstream_refuses_are_unpaid(
+    call: Call, emu: Emulator
+) -> None:
+    """The stub is for requests the upstream takes: a bad size or an alias is refused first."""
+    bad_size = {"model": "openai/gpt-image-2", "prompt": "x", "image": PNG_URI, "size": "7x7"}
+    alias = {"model": "gpt-image-2", "prompt": "x", "image": PNG_URI}
+    for body in (bad_size, alias):
+        raw = await call(emu, "POST", IMAGE2IMAGE, json_body=body)
+        assert raw.status == 400
+    assert "Unknown model: gpt-image-2" in raw.json()["details"]
+    assert [entry.paid for entry in emu.ledger] == [False, False]
 
 
 @pytest.mark.parametrize(

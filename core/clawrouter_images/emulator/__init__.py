@@ -16,6 +16,13 @@ It answers ``POST /v1/images/generations``, ``POST /v1/images/image2image``,
 real ClawRouter (v0.12.246) was recorded giving, draws real PNG/JPEG/WebP pictures of
 the requested size from the prompt, and can be scripted to fail in every way ClawRouter
 can (see ``Fault``).  Needs the ``[emulator]`` extra (starlette, uvicorn, pillow).
+
+Where ClawRouter has no limits, the emulator keeps some, so that no request can make it
+the weak point of a test machine: image2image reads only regular files, and files and
+downloads of at most the client's input cap, and quotes nothing of their content; a
+request body stops at ``Emulator(max_body_bytes=...)`` (413).  It still reads any file
+and fetches any URL its user can, as ClawRouter does, so keep it on loopback (the
+default); ``clawrouter-images emulate --host`` warns when it is not.
 """
 
 from __future__ import annotations

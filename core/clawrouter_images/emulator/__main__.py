@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .._cli import add_serve_options
 from ._app import Emulator
-from ._server import run
+from ._server import exposure_warning, run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator = Emulator(
         image_dir=args.image_dir, port=args.port, idle_timeout=args.idle_timeout, cwd=args.cwd
     )
+    warning = exposure_warning(args.host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     run(emulator, host=args.host, log_level=args.log_level)
     return 0
 

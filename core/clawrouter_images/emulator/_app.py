@@ -19,6 +19,11 @@ target (``req.url``), in its order:
   ``502 All models in fallback chain failed`` as plain text labelled application/json.
 - Anything else: ``404 {"error":"Not found"}`` (``HEAD`` without a body).
 
+Unlike ClawRouter, the emulator caps what a request can make it hold: a body over
+``max_body_bytes`` is answered ``413 {"error":"Request body too large","details":...}``
+(any route, unpaid) without reading the rest, and image2image reads only regular files
+and downloads of at most the client's input cap (``_resolve``).
+
 The upstream part (model checks, pictures, faults) is in ``_upstream``.  Every request is
 recorded in the ledger before its answer is sent.  A request still unanswered after
 ``idle_timeout`` seconds gets no answer at all: the connection closes, as ClawRouter's
@@ -59,11 +64,13 @@ from ._faults import Fault, FaultBook, FaultKind
 from ._inprocess import SyncASGITransport, async_transport
 from ._jsparse import JSParseError, js_falsy, js_json_parse
 from ._ledger import Ledger, LedgerEntry, Trace, access_line, estimate_usd, shorten_data_uris
-from ._resolve import Fetched, FetchFailed, ResolveError, resolve_value
+from ._resolve import DownloadTooLarge, Fetched, FetchFailed, ResolveError, resolve_value
 from ._storage import ImageStore
 from ._upstream import upstream_answer
 from ._wire import (
+    MAX_BODY_BYTES,
     Answer,
+    BodyTooLarge,
     Drop,
     DropMidBody,
     Reply,
@@ -71,7 +78,8 @@ from ._wire import (
     deliver,
     error_reply,
     json_reply,
-    read_request,
+    read_body,
+    read_head,
 )
 
 logger = logging.getLogger("clawrouter_images.emulator")
@@ -119,6 +127,10 @@ class Emulator:
     process's).  ``wallet``, ``payment_chain``, ``balance_usd``: what ``/health`` reports
     (``balance_usd=None`` reports ``balanceError``; the balance goes down by what the
     ledger says was paid).  ``upstream_host``: the host name of ``remote_url`` results.
+    ``max_body_bytes``: a longer request body is answered ``413`` as soon as its
+    ``Content-Length`` or its count of bytes received passes this, without reading the
+    rest (default: what a 4-image edit at the client's ``MAX_INPUT_IMAGE_BYTES`` needs,
+    about 267 MiB).
     """
 
     def __init__(
@@ -133,9 +145,12 @@ class Emulator:
         payment_chain: PaymentChain = "base",
         balance_usd: float | None = 5.0,
         upstream_host: str = DEFAULT_UPSTREAM_HOST,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if idle_timeout <= 0:
             raise ValueError("idle_timeout must be > 0")
+        if max_body_bytes < 0:
+            raise ValueError("max_body_bytes must be >= 0")
         if image_dir is None:
             image_dir = tempfile.mkdtemp(prefix="clawrouter-emulator-")
             self._cleanup: weakref.finalize[Any, Any] | None = weakref.finalize(
@@ -151,6 +166,7 @@ class Emulator:
         self.payment_chain: PaymentChain = payment_chain
         self.balance_usd = balance_usd
         self.upstream_host = upstream_host.lower()
+        self.max_body_bytes = max_body_bytes
         self._store = ImageStore(Path(image_dir))
         self._faults = FaultBook()
         self._ledger = Ledger()
@@ -253,10 +269,21 @@ class Emulator:
             return
         if scope["type"] != "http":
             return
-        request = await read_request(scope, receive)
+        request = read_head(scope)
         trace = Trace()
         arrived = time.time()
-        answer = await self._answer_in_time(request, trace)
+        answer: Answer
+        try:
+            request = await read_body(request, receive, self.max_body_bytes)
+        except BodyTooLarge as err:
+            # 413, a status ClawRouter never sends, rather than its 400 wrapper: nothing
+            # was forwarded, but the real ClawRouter would have forwarded this body and
+            # maybe paid for it, so the client must not learn "400 = refused unpaid" here.
+            # Its default for a status it does not know (may have been paid, not retried)
+            # is the true one for the real server.
+            answer = error_reply(413, "Request body too large", f"{err}; nothing was forwarded")
+        else:
+            answer = await self._answer_in_time(request, trace)
         status: int | None = None
         if isinstance(answer, Reply):
             status = answer.status
@@ -434,8 +461,12 @@ class Emulator:
         finally:
             unbind_transport(token)
 
-    async def _fetch(self, url: str) -> Fetched:
-        """GET ``url`` like Node's ``fetch``; the emulator's own URLs are answered in-process."""
+    async def _fetch(self, url: str, max_bytes: int) -> Fetched:
+        """GET ``url`` like Node's ``fetch``; the emulator's own URLs are answered in-process.
+
+        Unlike ClawRouter's, the download is capped: the body is counted decoded as it
+        arrives and abandoned past ``max_bytes``; a non-2xx body is not read at all.
+        """
         parsed = _parse_url(url)
         own = (
             parsed.scheme == "http"
@@ -451,7 +482,17 @@ class Emulator:
             transport=transport, follow_redirects=True, timeout=self.idle_timeout
         ) as client:
             try:
-                response = await client.get(url)
+                async with client.stream("GET", url) as response:
+                    content_type = response.headers.get("content-type")
+                    if not response.is_success:
+                        return Fetched(response.status_code, content_type, b"")
+                    chunks: list[bytes] = []
+                    total = 0
+                    async for chunk in response.aiter_bytes():
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise DownloadTooLarge(url)
+                        chunks.append(chunk)
             except httpx.HTTPError as err:
                 raise FetchFailed("fetch failed") from err
-        return Fetched(response.status_code, response.headers.get("content-type"), response.content)
+        return Fetched(response.status_code, content_type, b"".join(chunks))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import re
 import textwrap
 import warnings
 from collections.abc import Sequence
@@ -37,11 +36,6 @@ FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 class UnreadableImageError(ValueError):
     """Input bytes that are not an image Pillow can read; the message is the 400's details."""
-
-
-# Any other Pillow message that quotes the file object it read from: the caller sent bytes,
-# a memory address tells them nothing.
-_OBJECT_REPR = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
 def _digest(*parts: str) -> bytes:
@@ -159,7 +153,12 @@ def render_generation(
 
 
 def _open(data: bytes, name: str) -> Image.Image:
-    """``data`` decoded; ``name`` (``image``, ``image[1]``, ``mask``) says which input failed."""
+    """``data`` decoded; ``name`` (``image``, ``image[1]``, ``mask``) says which input failed.
+
+    The messages never quote the input: it may be any file the emulator could read (a
+    path an image2image caller named), so neither its bytes nor Pillow's messages, some
+    of which quote them (``broken PNG file (chunk b'...')``), reach an answer or a log.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -172,21 +171,18 @@ def _open(data: bytes, name: str) -> Image.Image:
     except UnreadableImageError:
         raise
     except UnidentifiedImageError:
-        # Pillow's own message names the BytesIO it read from, memory address and all.
-        head = f", starting {data[:8].hex()}" if data else ""
         raise UnreadableImageError(
             f"{name} is not a readable image: format not recognised, or the data is cut short "
-            f"({len(data)} bytes{head})"
+            f"({len(data)} bytes)"
         ) from None
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombWarning,
-        Image.DecompressionBombError,
-    ) as err:
-        reason = _OBJECT_REPR.sub("the data", str(err)) or type(err).__name__
-        raise UnreadableImageError(f"{name} is not a readable image: {reason}") from err
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise UnreadableImageError(f"{name} is too large to read ({len(data)} bytes)") from None
+    except (OSError, ValueError, SyntaxError) as err:
+        # Pillow's message only picks between two texts of our own: it may quote the data.
+        reason = "the data is cut short" if "truncated" in str(err).lower() else "it is corrupt"
+        raise UnreadableImageError(
+            f"{name} is not a readable image: {reason} ({len(data)} bytes)"
+        ) from None
     return image
 
 

@@ -6,13 +6,25 @@ of the upstream's normal answer.  Every kind below answers what the real ClawRou
 passes to its client in that situation (``clawrouter-api.md`` and the recorded
 transcripts); ``paid`` says whether the real flow had already paid the upstream.
 
+ClawRouter makes an unpaid try, gets the 402 challenge, and pays on the retry (its
+section 8).  An upstream can refuse on either try, with the same status and wrapper, and
+ClawRouter passes both on alike: ``upstream_refused`` is the refusal of the unpaid try
+(``i2i-no-image-field``), ``invalid_request`` the refusal of the paid retry
+(``gen-upstream-400-after-payment``).  Neither default ``details`` is one of the texts
+ClawRouter writes itself (``Image file not found: ...``, ``fetch failed``, ...), since only
+those prove that nothing reached the upstream.
+
 ==========================  ======  =====  ==================================================
 kind                        status  paid   answer
 ==========================  ======  =====  ==================================================
 ``payment_rejected``        402     no     ``{"error":"Payment verification failed","details":
                                            "Verification failed: {...insufficient_funds...}"}``
 ``delisted``                400     no     ``{"error":"Delisted 2026-05-25: ..."}``
-``invalid_request``         400     no     ``{"error":"Invalid request","details":...}``
+``upstream_refused``        400     no     ``{"error":"Invalid request","details":
+                                           "upstream: request refused before payment"}``
+``invalid_request``         400     yes    ``{"error":"Invalid request","details":
+                                           "upstream: size not supported"}`` (the
+                                           upstream's 400 to the paid retry, relayed)
 ``rate_limited``            429     no     ``{"error":"Rate limit exceeded"[, "retry_after":N]}``
                                            (no ``Retry-After`` header unless
                                            ``send_retry_after``: ClawRouter drops it)
@@ -36,7 +48,10 @@ kind                        status  paid   answer
 ``dead_url``                200     yes    a localised URL whose file does not exist (404)
 ``job_stub``                200     yes    gpt-image-2's ``{"id","status":"queued",
                                            "poll_url","created"}`` (what image2image returns
-                                           when the upstream answers 202)
+                                           when the upstream answers 202; the emulator
+                                           answers it unasked for ``openai/gpt-image-2``
+                                           on image2image, and this kind gives it for any
+                                           model and route)
 ==========================  ======  =====  ==================================================
 
 A ``delay`` longer than the emulator's ``idle_timeout`` ends like the real 300 s limit:
@@ -53,6 +68,7 @@ from typing import Literal, get_args
 FaultKind = Literal[
     "payment_rejected",
     "delisted",
+    "upstream_refused",
     "invalid_request",
     "rate_limited",
     "server_error",
@@ -73,12 +89,13 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
-# The real server refuses these before the paid retry; every other kind happens after it.
+# No money moves in these: they come before the paid retry, or (a rejected payment) are
+# that retry failing to pay.  Every other kind comes after a payment went through.
 _UNPAID_KINDS: frozenset[FaultKind] = frozenset(
     {
         "payment_rejected",
         "delisted",
-        "invalid_request",
+        "upstream_refused",
         "rate_limited",
         "upstream_unreachable",
         "bad_payment_challenge",

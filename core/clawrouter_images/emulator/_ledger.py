@@ -1,11 +1,21 @@
 """The ledger: every request the emulator received, and what it would have cost.
 
 "Paid" follows the real flow: ClawRouter makes an unpaid request, gets the 402
-challenge, and pays on the retry.  Answers that come back after that retry (success,
-500, 502 generation failed, 504, dropped connections, malformed or empty bodies) were
-paid for; answers that come before it (400, 402 rejected, 429, 503, an unreadable
-challenge, an unreachable upstream) were not.  The amount is the catalogue's estimate,
-the same one the x402 challenge would have asked for.
+challenge, and pays on the retry.  Answers that come back after that retry were paid
+for: a success (gpt-image-2's queued job stub on image2image included), the upstream's
+400 to the paid retry relayed in ClawRouter's ``Invalid request`` wrapper (the
+``invalid_request`` fault), 500, 502 generation failed, 504, dropped connections,
+malformed or empty bodies.  Answers that come before it were not: the upstream's own
+checks refusing the unpaid try (the emulator's 400s for an unknown model, a bad size, a
+missing image..., the ``upstream_refused`` and ``delisted`` faults), 402 rejected, 429,
+503, an unreadable challenge, an unreachable upstream.  Neither were ClawRouter's own
+refusals, made before it calls the upstream at all: image2image's 400s for a body it
+cannot parse or an ``image``/``mask`` it cannot read (``Image file not found: ...``,
+``Failed to download ...``, ``fetch failed``, ``EISDIR: ...``, V8's JSON messages), and
+the emulator's own caps (a file that is not regular or is over the input cap, a body
+over ``max_body_bytes``: 413).  So a 400 alone does not say whether money moved; its
+``details`` do, and only ClawRouter's own texts prove it did not.  The amount is the
+catalogue's estimate, the same one the x402 challenge would have asked for.
 
 Requests the emulator makes to itself are recorded too, as the real ClawRouter would
 receive them: an image2image input given as one of its own ``/images/...`` URLs shows up

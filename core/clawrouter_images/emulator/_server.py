@@ -9,6 +9,7 @@ application close a connection without answering (see ``_drop``).
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
@@ -51,6 +52,30 @@ class _Server(uvicorn.Server):
             await super().startup(sockets)
         finally:
             self.settled.set()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` resolves, as ``serve()`` and ``run()`` bind it, to a loopback address."""
+    try:
+        # The first answer is the one _bind() listens on.
+        address = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+        parsed = ipaddress.ip_address(address)
+    except (OSError, ValueError, IndexError):
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return parsed.is_loopback
+
+
+def exposure_warning(host: str) -> str | None:
+    """What to tell whoever serves the emulator on ``host`` when others can reach it."""
+    if is_loopback(host):
+        return None
+    return (
+        f"warning: {host} is not a loopback address, so anyone who can reach this machine "
+        "on that network can use the emulator: nothing real is spent, but its image2image "
+        "reads any file this user can read (by path) and fetches any URL from this machine"
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -5,7 +5,11 @@ Google-style models ``{"created","model","data":[{"url"}]}``, OpenAI models
 ``{"created","data":[{"url","revised_prompt"}]}``, gpt-image-2 on generations with the
 completed job's ``id`` and ``status`` too; URLs already localised to
 ``http://localhost:<port>/images/<file>``, or ``b64_json`` when the body asks for it.
-A scripted fault (``_faults``) replaces that answer.
+gpt-image-2 on image2image is paid and answered with the queued job's stub
+``{"id","status":"queued","poll_url","created"}``, as ClawRouter relays the upstream's 202
+there without polling; the model is matched as sent, since ClawRouter forwards it
+verbatim and this upstream refuses aliases anyway.  A scripted fault (``_faults``)
+replaces that answer.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ _UNKNOWN_MODEL_MICROS = 42_000
 # handing them to a worker thread costs more than that (GIL hand-offs).  Larger ones go
 # to a thread so that other requests keep flowing.
 _INLINE_PIXELS = 512 * 512
+# Queued by the upstream (202 + poll_url); only generations polls it to completion.
+_QUEUED_MODEL = "openai/gpt-image-2"
 # Faults whose answer is a result, so the request must be valid first.
 _RESULT_KINDS = frozenset({"slow", "drop_mid_body", "b64_json", "remote_url", "dead_url"})
 
@@ -86,7 +92,7 @@ def _produce(
 
 def _result_body(emu: Emulator, job: Job, items: list[dict[str, object]]) -> dict[str, object]:
     created = int(time.time())
-    if job.model.id == "openai/gpt-image-2" and job.route == "generations":
+    if job.model.id == _QUEUED_MODEL and job.route == "generations":
         # ClawRouter polled the job to completion and returns the final poll body.
         return {"id": emu._next_job_id(), "status": "completed", "created": created, "data": items}
     if job.model.id.startswith("openai/"):
@@ -97,6 +103,11 @@ def _result_body(emu: Emulator, job: Job, items: list[dict[str, object]]) -> dic
 async def _result(
     emu: Emulator, job: Job, mode: ResultMode, fault: Fault | None, trace: Trace
 ) -> Reply:
+    if job.model.id == _QUEUED_MODEL and job.route == "image2image":
+        # The upstream queues gpt-image-2 and answers the paid retry with 202; ClawRouter's
+        # image2image does not poll and returns the job (i2i-gpt-image-2-202-stub).  No
+        # picture exists yet, so how it would have been delivered does not matter.
+        return _job_stub(emu)
     try:
         if job.width * job.height * job.n <= _INLINE_PIXELS:
             items = _produce(emu, job, mode, fault)
@@ -138,8 +149,10 @@ def _fault_reply(emu: Emulator, fault: Fault, route: Route, trace: Trace) -> Rep
                 or DELISTED.get(model, f"Delisted: {model} is no longer available")
             },
         )
+    if kind == "upstream_refused":
+        return invalid(fault.details or "upstream: request refused before payment")
     if kind == "invalid_request":
-        return invalid(fault.details or "The upstream rejected the request")
+        return invalid(fault.details or "upstream: size not supported")
     if kind == "rate_limited":
         payload: dict[str, object] = {"error": "Rate limit exceeded"}
         if fault.retry_after is not None:
@@ -173,7 +186,11 @@ def _fault_reply(emu: Emulator, fault: Fault, route: Route, trace: Trace) -> Rep
         return Reply(200, _NOT_JSON_TEXT.encode())
     if kind == "empty_data":
         return json_reply(200, {"created": int(time.time()), "data": []})
-    # job_stub: what image2image hands back when the upstream answers 202.
+    return _job_stub(emu)
+
+
+def _job_stub(emu: Emulator) -> Reply:
+    """What image2image hands back when the upstream answers 202: the job, unpolled."""
     job_id = emu._next_job_id()
     return json_reply(
         200,

@@ -5,19 +5,32 @@ query string and all), so ``Request.target`` rebuilds that string from the raw A
 instead of using a decoded, normalised one.  Node sends every JSON answer with
 ``Transfer-Encoding: chunked`` and only image files with a ``Content-Length``; ``deliver``
 reproduces that over a real socket.
+
+ClawRouter reads any body whole; the emulator stops at ``MAX_BODY_BYTES`` (see there), so
+that no request can make it hold more.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.types import Message, Receive, Scope, Send
 
+from .._constants import MAX_INPUT_IMAGE_BYTES, MAX_INPUT_IMAGES, MAX_PROMPT_CHARS
 from ._drop import close_without_response, cut_body
 
 JSON_TYPE = "application/json"
+
+# The largest request a client of this package can send: an edit with the most input
+# images, each at the input cap, as base64 data URIs, plus room for the rest of the JSON
+# (data URI headers, a prompt at its cap with every character \u-escaped, 12 bytes for
+# a surrogate pair, and the other fields).
+MAX_BODY_BYTES = (
+    MAX_INPUT_IMAGES * 4 * math.ceil(MAX_INPUT_IMAGE_BYTES / 3) + 12 * MAX_PROMPT_CHARS + 64 * 1024
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +93,12 @@ def error_reply(status: int, error: str, details: str | None = None) -> Reply:
     return json_reply(status, payload)
 
 
-async def read_request(scope: Scope, receive: Receive) -> Request:
-    """Read the whole body and rebuild the raw request target."""
+class BodyTooLarge(Exception):
+    """The request body is (or says it will be) over the cap; the rest is left unread."""
+
+
+def read_head(scope: Scope) -> Request:
+    """The request without its body, with the raw request target rebuilt."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string", b"")
     target = raw_path.decode("latin-1")
@@ -90,15 +107,28 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
     headers: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+    return Request(scope["method"], target, headers, b"")
+
+
+async def read_body(request: Request, receive: Receive, max_bytes: int) -> Request:
+    """``request`` with its body, read as it arrives; ``BodyTooLarge`` past ``max_bytes``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge(f"the request body is {declared} bytes, over {max_bytes}")
     chunks: list[bytes] = []
+    total = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk: bytes = message.get("body", b"")
+        total += len(chunk)
+        if total > max_bytes:
+            raise BodyTooLarge(f"the request body is over {max_bytes} bytes")
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return Request(scope["method"], target, headers, b"".join(chunks))
+    return replace(request, body=b"".join(chunks))
 
 
 def _start(reply: Reply, length: int | None) -> Message:
