@@ -63,7 +63,8 @@ class ImageModel:
     status_note: str = ""
     replacement: str | None = None
     edit_note: str = ""
-    """Why this model does not edit through ClawRouter although its upstream can."""
+    """Why this model does not edit through ClawRouter although its upstream can
+    (``can_edit`` and the fields beside it describe the upstream)."""
 
     def __post_init__(self) -> None:
         # A deployer builds these for models newer than the catalogue, and the budget
@@ -78,6 +79,12 @@ class ImageModel:
     def alias(self) -> str:
         """The short name people use (the first alias, else the id)."""
         return self.aliases[0] if self.aliases else self.id
+
+    @property
+    def edits(self) -> bool:
+        """Whether an edit with this model completes through ClawRouter: what the client
+        and the tools decide by (``can_edit`` is the upstream's ability)."""
+        return self.can_edit and not self.edit_note
 
     @property
     def default_size(self) -> str:
@@ -307,6 +314,9 @@ _MODELS: tuple[ImageModel, ...] = (
         price_usd=0.06,
         prices={"1024x1024": 0.06, "1536x1024": 0.12, "1024x1536": 0.12},
         sizes=_GPT_IMAGE_SIZES,
+        can_edit=True,
+        can_mask=True,
+        max_input_images=4,
         # The upstream edits with it, but ClawRouter's image2image route hands back its
         # unfinished 202 job as a 200, after paying and without polling it
         # (i2i-gpt-image-2-202-stub): an edit would be paid and lost, so none is sent.
@@ -423,7 +433,7 @@ def resolve_model(model: str | ImageModel) -> ImageModel:
 
 def editing_models(*, mask: bool = False) -> list[ImageModel]:
     """The available models that edit images (and, with ``mask=True``, take a mask)."""
-    return [m for m in MODELS.values() if m.available and m.can_edit and (m.can_mask or not mask)]
+    return [m for m in MODELS.values() if m.available and m.edits and (m.can_mask or not mask)]
 
 
 def replacement_for(model: ImageModel, *, editing: bool = False) -> ImageModel:

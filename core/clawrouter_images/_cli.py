@@ -389,7 +389,7 @@ def _model_rows(models: Iterable[ImageModel]) -> list[tuple[str, ...]]:
             model.id,
             model.price_text(),
             model.sizes_text(),
-            ("yes, mask" if model.can_mask else "yes") if model.can_edit else "no",
+            ("yes, mask" if model.can_mask else "yes") if model.edits else "no",
             model.status if model.available else model.status_note,
             model.best_for,
         )

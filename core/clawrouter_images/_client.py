@@ -251,7 +251,7 @@ class _BaseClient:
             raise InvalidRequestError(
                 f"{found.id} is not available ({found.status_note}); try {instead}"
             )
-        if editing and not found.can_edit:
+        if editing and not found.edits:
             editors = ", ".join(m.id for m in editing_models())
             why = f" through ClawRouter ({found.edit_note})" if found.edit_note else ""
             raise InvalidRequestError(

@@ -156,7 +156,7 @@ class ImageToolConfig(BaseModel):
             # Keyed by id: ImageModel is frozen but not hashable (its prices are a dict).
             chosen = list({m.id: m for m in map(resolve_model, self.models)}.values())
         if editing:
-            chosen = [m for m in chosen if m.can_edit]
+            chosen = [m for m in chosen if m.edits]
         if not chosen:
             kind = "editing" if editing else "generation"
             raise InvalidRequestError(f"no {kind} model among the configured models {self.models}")
@@ -164,7 +164,7 @@ class ImageToolConfig(BaseModel):
 
     def offers_editing(self) -> bool:
         """Whether any offered model edits images: without one, no adapter offers ``edit_image``."""
-        return any(model.can_edit for model in self.offered(editing=False))
+        return any(model.edits for model in self.offered(editing=False))
 
     def default_for(self, *, editing: bool) -> ImageModel:
         offered = self.offered(editing=editing)

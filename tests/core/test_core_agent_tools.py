@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tests.support.server import FakeClawRouter
 
 AVAILABLE = [m for m in MODELS.values() if m.available]
-EDITORS = [m for m in AVAILABLE if m.can_edit]
+EDITORS = [m for m in AVAILABLE if m.edits]
 
 
 def test_generate_description_names_every_available_model_and_price() -> None:
@@ -62,7 +62,7 @@ def test_edit_description_offers_only_editing_models() -> None:
     text = edit_description()
     assert len(text) <= MAX_DESCRIPTION_CHARS
     for model in AVAILABLE:
-        assert (f"- {model.alias}" in text) == model.can_edit
+        assert (f"- {model.alias}" in text) == model.edits
     assert "- gpt-image (default)" in text
 
 

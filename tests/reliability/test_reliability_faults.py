@@ -99,7 +99,7 @@ CASES: dict[str, Case] = {
         r"size must be one of 1024x1024\) — the request may have been paid, so it was not "
         r"retried; check before sending it again \(the request itself was refused: change "
         r"the model, size, n, prompt or image\)",
-        paid=0,
+        paid=1,
         charged=True,
     ),
     # ClawRouter drops the upstream's Retry-After header; the number stays in the body only.

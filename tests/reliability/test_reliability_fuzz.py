@@ -256,7 +256,7 @@ async def test_edit_takes_anything(
         _check_outcome(error, fake, before)
 
 
-EDITORS = sorted(model.alias for model in MODELS.values() if model.can_edit and model.available)
+EDITORS = sorted(model.alias for model in MODELS.values() if model.edits and model.available)
 
 
 @fuzz
