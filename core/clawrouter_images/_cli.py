@@ -212,8 +212,9 @@ def _add_mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         action="append",
         type=Path,
         metavar="DIR",
-        help="a folder local input images may come from (repeatable; default: the working "
-        "directory and ClawRouter's image directory)",
+        help="a folder local input images may come from (repeatable). Besides these, only "
+        "--save-dir and ClawRouter's image directory are read: never the working directory "
+        "(a desktop app starts servers in /). A root of the file system works but warns",
     )
     mcp.add_argument(
         "--model",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import os
 import re
@@ -141,38 +142,68 @@ def check_image_bytes(data: bytes, source: str) -> ImageBytes:
 def read_image_file(path: Path, source: str | None = None) -> ImageBytes:
     """Read a local image safely: regular files only, never past the size cap, never blocking.
 
-    ``~`` is expanded here.  Messages quote at most 200 characters of the path.
+    ``~`` is expanded here and symlinks are followed: the programmatic client trusts its
+    caller.  (The agent tools do not: they open files with ``_safeopen`` and hand the
+    client the bytes.)  Messages quote at most 200 characters of the path.
     """
     source = quote(source or str(path), 200)
-    try:
+    with os_errors(source):
         path = path.expanduser()
         info = path.stat()
+    # Looked at before opening, so that a device or FIFO is never opened at all.
+    check_regular(info, source)
+    with os_errors(source):
+        fd = os.open(path, _OPEN_FLAGS)
+    return read_image_fd(fd, source)
+
+
+@contextlib.contextmanager
+def os_errors(source: str) -> Iterator[None]:
+    """Turn the system's refusals to find or open ``source`` into ``InputImageError``s."""
+    try:
+        yield
+    except InputImageError:  # a check inside the block: already said as it should be
+        raise
     except FileNotFoundError:
         raise InputImageError(f"image file not found: {source}") from None
     # A symlink loop, a permission problem, a name too long (OSError), a NUL byte or a
     # name the file system cannot encode (ValueError), ``~user`` for no such user
-    # (RuntimeError).
+    # (RuntimeError).  strerror, not the OSError itself: that would quote the whole path.
     except (OSError, ValueError, RuntimeError) as err:
-        reason = getattr(err, "strerror", None) or err
+        reason = quote(str(getattr(err, "strerror", None) or err), 200)
         raise InputImageError(f"cannot read image {source}: {reason}") from None
-    _check_regular(info, source)
-    try:
-        # O_NONBLOCK: if the path was swapped for a FIFO after stat(), open() must not hang.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError as err:
-        raise InputImageError(f"cannot open image {source}: {err.strerror or err}") from None
+
+
+# O_NONBLOCK: if the path was swapped for a FIFO after stat(), open() must not hang;
+# O_NOCTTY: nor may a terminal swapped in become the controlling terminal.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def read_image_fd(fd: int, source: str) -> ImageBytes:
+    """Read and check the image open on ``fd`` (which this closes), as the file it *is*.
+
+    ``fstat`` of the descriptor decides, not a look at the path beforehand: the path may
+    name another file by now.  ``source`` (already quoted) names it in messages.
+    """
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
-        _check_regular(info, source)
-        # Ask for exactly the size stat() reported: read(cap) would allocate the whole cap
-        # up front.  procfs files report 0 and yield 1 byte, which is no image anyway.
-        data = handle.read(info.st_size + 1)
-        if len(data) > info.st_size:  # the file grew since stat(); read on, up to the cap
-            data += handle.read(MAX_INPUT_IMAGE_BYTES + 1 - len(data))
+        check_regular(info, source)
+        with os_errors(source):  # EIO, say: a failing disk or network file system
+            # Ask for exactly the size fstat() reported: read(cap) would allocate the whole
+            # cap up front.  procfs files report 0 and yield 1 byte, which is no image anyway.
+            data = handle.read(info.st_size + 1)
+            if len(data) > info.st_size:  # the file grew since fstat(); read on, up to the cap
+                data += handle.read(MAX_INPUT_IMAGE_BYTES + 1 - len(data))
     return check_image_bytes(data, source)
 
 
-def _check_regular(info: os.stat_result, source: str) -> None:
+def check_regular(info: os.stat_result, source: str) -> None:
+    """Refuse what is not a regular file, or is over the size cap, from its ``stat``."""
     if stat.S_ISDIR(info.st_mode):
         raise InputImageError(f"{source} is a directory, not an image file")
     if not stat.S_ISREG(info.st_mode):

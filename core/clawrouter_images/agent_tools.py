@@ -6,8 +6,9 @@ It owns what an LLM sees and what it may touch:
   nothing the LLM should not control: no timeouts, save directory or base URL);
 - descriptions built from the catalogue (which model for what, prices, sizes by shape),
   each at most ``MAX_DESCRIPTION_CHARS`` (LlamaIndex's limit);
-- the file policy: a local input must resolve, symlinks and ``..`` included, inside an
-  allowed directory, so a manipulated LLM cannot send ``~/.ssh/id_rsa`` upstream;
+- the file policy: a local input must lie inside a folder the deployer allowed (never an
+  implicit working directory) and is opened once, through no symlink, so a manipulated
+  LLM cannot send ``~/.ssh/id_rsa`` upstream, nor learn whether it exists;
 - running a call (sync on ``ImageClient``, async natively on ``AsyncImageClient``),
   saving results, and the result: short text for the LLM plus a structured artifact.
 
@@ -17,6 +18,7 @@ Adapters only translate this into ``BaseTool`` / ``FunctionTool`` terms.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 import warnings
@@ -32,6 +34,7 @@ from pydantic import (
     InstanceOf,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 from typing_extensions import Self
@@ -121,8 +124,12 @@ class ImageToolConfig(BaseModel):
     save_dir: str | Path | None = None
     """Where result images are saved (default: not saved; the LLM gets URLs)."""
     allowed_dirs: Sequence[str | Path] | None = None
-    """Folders local input images may come from (default: the working directory and
-    ClawRouter's image directory); symlinks and ``..`` are resolved first."""
+    """Folders local input images may come from, besides ``save_dir`` and ClawRouter's
+    image directory (default: none; there is no implicit working directory, so with none
+    named the LLM can give local paths into those two folders only).  Below a folder,
+    ``..`` is taken as written and a path through a symbolic link is refused; the folder's
+    own path may hold links.  A root of the file system (``/``) works but warns: it lets
+    the LLM send any image on the disk upstream."""
     max_cost_usd: float | None = None
     """Refuse any call estimated above this many USD, before it is sent."""
     budget_usd: float | None = None
@@ -194,12 +201,40 @@ class ImageToolConfig(BaseModel):
         found = resolve_model(name)
         return found if found in offered else None
 
+    @field_validator("allowed_dirs")
+    @classmethod
+    def _check_allowed_dirs(cls, dirs: Sequence[str | Path] | None) -> Sequence[str | Path] | None:
+        for folder in dirs or ():
+            try:
+                resolved = Path(folder).expanduser().resolve()
+            except RuntimeError as err:
+                # "~nosuchuser" or a symlink loop: said to the deployer now, not to the
+                # LLM as a crash at its first local path.
+                raise ValueError(f"allowed folder {folder!s} cannot be used: {err}") from None
+            # A root of the file system is allowed, since a deployer may mean it (a
+            # sandboxed container), but never silently.
+            if resolved.parent == resolved:
+                warnings.warn(
+                    f"allowed_dirs includes {folder!s}, a root of the file system: the LLM "
+                    "may send any image on this disk upstream",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return dirs
+
+    def folders_named(self) -> bool:
+        """Whether the deployer named any folder of their own (``allowed_dirs`` or ``save_dir``)."""
+        return bool(self.allowed_dirs) or self.save_dir is not None
+
     def allowed_roots(self) -> list[Path]:
-        """Each allowed folder as written (made absolute) and with its symlinks resolved,
-        so a path is inside whether it is given through a symlinked folder or not."""
-        dirs = self.allowed_dirs
-        if dirs is None:
-            dirs = [Path.cwd(), CLAWROUTER_IMAGE_DIR]
+        """The folders local inputs may come from: ``allowed_dirs``, ``save_dir`` and
+        ClawRouter's image directory, never the working directory.  Each as written (made
+        absolute) and with its symlinks resolved, so a path is inside whether it is given
+        through a symlinked folder or not."""
+        dirs = [*(self.allowed_dirs or ())]
+        if self.save_dir is not None:
+            dirs.append(self.save_dir)
+        dirs.append(CLAWROUTER_IMAGE_DIR)
         roots: list[Path] = []
         for folder in dirs:
             # abspath, not resolve(): the folder as written, without touching the file system.
@@ -473,56 +508,106 @@ def _mask_rule(offered: list[ImageModel]) -> str:
 # -- file policy ---------------------------------------------------------------------------
 
 
-def check_local_path(value: str, allowed_roots: Sequence[Path]) -> str:
-    """Let URLs and data URIs through; a local path only if it lies inside an allowed root.
+def check_local_path(
+    value: str, allowed_roots: Sequence[Path], *, folders_named: bool = True
+) -> str | io.BytesIO:
+    """Let URLs and data URIs through; read a local path only inside an allowed root.
 
-    Returns the resolved path.  Containment is decided on the path's text first, before
-    the file system is touched, so a refused path gets the same answer whether or not it
-    exists (the LLM must not learn which files exist outside the allowed folders); then
-    symlinks are resolved and checked again, so none can lead outside.  URLs are checked
-    by the client, by address, when it fetches them.
+    A URL or data URI comes back unchanged (the client checks URLs by address when it
+    fetches them).  A local path comes back as the image itself: a binary file object
+    holding the bytes, named for messages by the path as given, which the client reads
+    like any file object.  The file is opened once, and that is what is read.
+
+    The rule, in order:
+
+    - Containment is decided on the path's text, before the file system is touched:
+      ``~`` expanded, ``..`` taken as written; a relative path is outside, since no
+      working directory is implied.  So a refused path gets the same answer whether or
+      not it exists, is a folder or a link: the LLM learns nothing about files outside.
+    - The file is opened below the deepest root holding it, name by name, through no
+      symbolic link (``_safeopen``): a link below the root, even one pointing back
+      inside, is refused with that same answer, and a folder swapped for a link while
+      this runs cannot lead outside.
+    - The opened file must be a regular image file within the size cap; inside the
+      roots, "not found" and "not an image" are said as such.
+
+    ``folders_named`` (see ``ImageToolConfig.folders_named``) picks the refusal's advice:
+    with no folder of the deployer's own, it says how one is allowed.
     """
-    from ._inputs import reference_kind  # with the first edit, as the client loads it
+    from ._inputs import check_regular, os_errors, read_image_fd, reference_kind
+    from ._safeopen import LinkRefused, Unsupported, open_beneath
 
     text = value.strip()
     if reference_kind(text) != "path":
         return text
-    roots = ", ".join(str(r) for r in allowed_roots) or "(none)"
-    outside = InputImageError(
-        f"image path {quote(text, 200)} is outside the folders this tool may read ({roots}); "
-        "ask the user to copy the image into one of them or to give a URL"
-    )
+    source = quote(text, 200)
+    outside = InputImageError(_outside(source, allowed_roots, folders_named=folders_named))
     try:
-        # Lexical only (abspath, not resolve()): expanduser reads the user database,
-        # abspath only the text.
-        candidate = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
-    except (ValueError, RuntimeError):
+        # expanduser reads the user database; abspath only the text (resolve() would
+        # touch the file system, and follow links).
+        written = Path(text).expanduser()
+        candidate = Path(os.path.abspath(written))  # noqa: PTH100
+    except (ValueError, RuntimeError):  # "~nosuchuser", NUL bytes, unencodable names
         raise outside from None
-    if not _inside(candidate, allowed_roots):
+    root = _inside(candidate, allowed_roots) if written.is_absolute() else None
+    if root is None:
         raise outside
     try:
-        # Not strict: a symlink inside pointing at a missing file outside must be refused
-        # as outside, not reported as missing.
-        resolved = candidate.resolve()
-        escaped = not _inside(resolved, allowed_roots)
-        if not escaped:
-            resolved.stat()
-    except FileNotFoundError:
+        with os_errors(source):
+            fd = open_beneath(
+                root, candidate.relative_to(root).parts, lambda info: check_regular(info, source)
+            )
+    except LinkRefused:
+        raise outside from None
+    except Unsupported:
         raise InputImageError(
-            f"image file not found: {quote(text, 200)}. Ask the user for the correct path (allowed folders: {roots})"
+            f"image path {source} cannot be read: this system cannot open a file without "
+            "following symbolic links, so these tools read no local file; ask the user to "
+            "give a URL of the image"
         ) from None
-    # Symlink loops, permissions (OSError), NUL bytes and unencodable names (ValueError).
-    except (OSError, ValueError, RuntimeError) as err:
-        # strerror, not the OSError itself: that would quote the whole path again.
-        reason = quote(str(getattr(err, "strerror", None) or err), 200)
-        raise InputImageError(f"cannot read image {quote(text, 200)}: {reason}") from None
-    if escaped:
-        raise outside
-    return str(resolved)
+    return _LocalImage(read_image_fd(fd, source).data, source)
 
 
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path.is_relative_to(root) for root in roots)
+def _outside(source: str, roots: Sequence[Path], *, folders_named: bool) -> str:
+    """The one refusal of a path outside the roots: it names the path, never the file."""
+    listed = ", ".join(str(r) for r in roots) or "(none)"
+    if not folders_named:
+        return (
+            f"image path {source} is outside the folders this tool may read ({listed}): "
+            "the deployer has allowed no folder for local images. Ask the user to give a "
+            "URL of the image instead, or to allow its folder (allowed_dirs for the Python "
+            "tools, --allowed-dir for the MCP server)"
+        )
+    return (
+        f"image path {source} is outside the folders this tool may read ({listed}); "
+        "ask the user to copy the image into one of them or to give a URL. A path must "
+        "be absolute (or start with ~) and reach the image through no symbolic link"
+    )
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> Path | None:
+    """The deepest root holding ``path`` (by its text), or None.
+
+    The deepest, because a root may lie inside another through a link of its own
+    (``allowed_dirs=["/data", "/data/link"]``): below the outer one, the walk would meet
+    that link and refuse.
+    """
+    holding = [root for root in roots if path.is_relative_to(root)]
+    return max(holding, key=lambda root: len(root.parts), default=None)
+
+
+class _LocalImage(io.BytesIO):
+    """A local input read by the file policy, named by the path the LLM gave."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        # The client names a file object's image by ``name`` in its messages.
+        self.name = name
+        self._size = len(data)
+
+    def __repr__(self) -> str:
+        # Reprs land in agent traces and logs: never the image itself.
+        return f"<local image {self.name!r}, {self._size:,} bytes>"
 
 
 # -- results -------------------------------------------------------------------------------
@@ -699,11 +784,13 @@ class ImageTools:
             )
         return found
 
-    def _images(self, image: str | list[str]) -> str | list[str]:
+    def _images(self, image: str | list[str]) -> str | io.BytesIO | list[str | io.BytesIO]:
+        """URLs as they are, local files read (see ``check_local_path``)."""
         roots = self.config.allowed_roots()
+        named = self.config.folders_named()
         if isinstance(image, list):
-            return [check_local_path(item, roots) for item in image]
-        return check_local_path(image, roots)
+            return [check_local_path(item, roots, folders_named=named) for item in image]
+        return check_local_path(image, roots, folders_named=named)
 
     def generate_kwargs(
         self, prompt: str, model: str | None, size: str | None, n: int

@@ -194,8 +194,9 @@ class ClawRouterEditImage(_ClawRouterImageTool):
     """Edit an existing image following an instruction, through ClawRouter.
 
     The image may be an http(s) URL, a data URI, an earlier result's URL, or a local
-    file inside ``allowed_dirs`` (symlinks and ``..`` are resolved before the check,
-    and nothing is sent for a path outside them).
+    file inside ``allowed_dirs``, ``save_dir`` or ClawRouter's image directory (never
+    the working directory). A path outside them, or through a symbolic link below
+    them, is refused before anything is opened or sent.
 
     Setup:
         Install ``clawrouter-images`` with the LangChain extra and run ClawRouter

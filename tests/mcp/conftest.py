@@ -3,8 +3,8 @@ starts it) and is driven by the ``mcp`` SDK's own stdio client.
 
 - ``served``: an emulator on a loopback port (its ledger tells what was paid) and its URL.
 - ``connect``: ``async with connect("--save-dir", ...) as session`` starts
-  ``clawrouter-images mcp`` against ``served`` with those options and yields an
-  initialised ``ClientSession``.
+  ``clawrouter-images mcp`` against ``served`` with those options (in ``tmp_path``, or
+  the ``cwd=`` given) and yields an initialised ``ClientSession``.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ def connect(served: tuple[Emulator, str], tmp_path: Path) -> Connect:
     _, base_url = served
 
     @contextlib.asynccontextmanager
-    async def session(*options: str, **kwargs: Any) -> AsyncIterator[ClientSession]:
+    async def session(
+        *options: str, cwd: Path | None = None, **kwargs: Any
+    ) -> AsyncIterator[ClientSession]:
         where = ("--emulator",) if "--emulator" in options else ("--base-url", base_url)
         command, args = server_command(*[o for o in options if o != "--emulator"], *where)
-        parameters = StdioServerParameters(command=command, args=args, cwd=tmp_path)
+        parameters = StdioServerParameters(command=command, args=args, cwd=cwd or tmp_path)
         async with (
             stdio_client(parameters) as (read, write),
             ClientSession(read, write, **kwargs) as client,

@@ -107,7 +107,8 @@ async def test_edits_a_saved_file(
     """A file saved by one call is an input the next may edit (save dir allowed)."""
     emulator, _ = served
     saved = tmp_path / "out"
-    options = ("--save-dir", str(saved), "--allowed-dir", str(saved))
+    # No --allowed-dir: the tools' own save folder is readable.
+    options = ("--save-dir", str(saved))
     async with connect(*options) as session:
         await _call(session, "generate_image", {"prompt": "a red fox"})
         (first,) = saved.iterdir()
@@ -136,6 +137,34 @@ async def test_a_file_outside_the_allowed_folders_is_refused_unpaid(
     with pytest.raises(ClawRouterError) as expected:
         check_local_path(str(secret), ImageToolConfig(allowed_dirs=[allowed]).allowed_roots())
     assert _text(result) == expected.value.message
+    assert emulator.ledger == []
+
+
+@pytest.mark.parametrize("where", ["/", "tmp"])
+async def test_the_working_directory_is_never_read(
+    connect: Connect, served: tuple[Emulator, str], tmp_path: Path, where: str
+) -> None:
+    """Started in / (as Claude Desktop starts servers) or anywhere else, with no
+    --allowed-dir: an image in the working directory is refused, whole path or relative,
+    and nothing is paid."""
+    emulator, _ = served
+    if where == "/":
+        cwd = Path("/")
+        name = next((n for n in ("etc/hostname", "etc/passwd") if (cwd / n).exists()), None)
+        if name is None:
+            pytest.skip("no /etc/hostname or /etc/passwd here")
+    else:
+        cwd, name = tmp_path, "photo.png"
+        (cwd / name).write_bytes(PNG)
+    expected = ImageToolConfig()
+    async with connect(cwd=cwd) as session:
+        for path in (str(cwd / name), name):
+            result = await _call(session, "edit_image", {"prompt": "x", "image": path})
+            assert result["isError"]
+            with pytest.raises(ClawRouterError) as refusal:
+                check_local_path(path, expected.allowed_roots(), folders_named=False)
+            assert _text(result) == refusal.value.message
+            assert "the deployer has allowed no folder" in _text(result)
     assert emulator.ledger == []
 
 

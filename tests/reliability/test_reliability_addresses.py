@@ -671,6 +671,7 @@ def tree(tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch) -> Tree:
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
     monkeypatch.setenv("HOME", str(home))
+    # Inside the allowed folder, to show that it grants nothing: no working directory is implied.
     monkeypatch.chdir(root)
     return Tree(root, tmp_path / "outside.png", home)
 
@@ -686,6 +687,8 @@ OUTSIDE_PATHS: dict[str, tuple[Callable[[Tree], str], bool, tuple[pytest.MarkDec
     "dotdot-missing": (lambda t: f"{t.root}/../../nothing.png", False, ()),
     "relative-dotdot-existing": (lambda t: "../../outside.png", True, ()),
     "relative-dotdot-missing": (lambda t: "../../nothing.png", False, ()),
+    "relative-in-cwd-existing": (lambda t: "photo.png", True, ()),
+    "relative-in-cwd-missing": (lambda t: "nothing.png", False, ()),
     "symlink-to-outside-file": (lambda t: f"{t.root}/to-outside.png", True, ()),
     "symlink-to-missing-outside-file": (
         lambda t: f"{t.root}/to-nothing.png",
@@ -746,7 +749,6 @@ INSIDE_MISSING: dict[str, Callable[[Tree], str]] = {
     "missing": lambda t: f"{t.root}/nothing.png",
     "missing-in-missing-folder": lambda t: f"{t.root}/sub/nothing.png",
     "dotdot-staying-inside": lambda t: f"{t.root}/sub/../nothing.png",
-    "relative": lambda t: "nothing.png",
 }
 
 
@@ -764,9 +766,10 @@ async def test_missing_inside_path_says_not_found(
     assert fake.requests == []
 
 
-def test_inside_paths_resolve_to_the_file(tree: Tree) -> None:
-    """Inside the folder, relative and absolute spellings resolve to the real file."""
+def test_inside_paths_read_the_file(tree: Tree, png: bytes) -> None:
+    """Inside the folder, absolute spellings (``..`` taken as written) read the file itself."""
     roots = [tree.root, tree.root.resolve()]
-    expected = str((tree.root / "photo.png").resolve())
-    assert check_local_path("photo.png", roots) == expected
-    assert check_local_path(f"{tree.root}/shared/../photo.png", roots) == expected
+    for spelling in (f"{tree.root}/photo.png", f"{tree.root}/shared/../photo.png"):
+        image = check_local_path(spelling, roots)
+        assert not isinstance(image, str)
+        assert (image.read(), image.name) == (png, spelling)

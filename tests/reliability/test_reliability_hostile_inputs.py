@@ -4,8 +4,8 @@ A FIFO, endless device files, a sparse 10 GB file, a directory, a symlink loop,
 ``/proc/self/environ``, ``..`` out of the allowed folder, symlinks out of it, a text file
 named ``.png``, and URLs of other schemes: each is refused with a clear message, without
 blocking, without reading past the size cap, and without sending anything.  The tools'
-file policy refuses whatever is outside the allowed folder before the client looks; inside
-it, the client's own checks refuse the rest.  Every attempt runs in a thread with a time
+file policy refuses whatever is outside the allowed folder, or reached through a symlink,
+before it opens anything; inside it, the checks of the opened file refuse the rest.  Every attempt runs in a thread with a time
 limit, so that a hang fails the test instead of blocking the run.
 """
 
@@ -113,18 +113,16 @@ HOSTILE: dict[str, Hostile] = {
     "dotdot-out-of-the-folder": Hostile(
         lambda out, up: str(up / ".." / "outside" / "photo.png"), None, OUTSIDE
     ),
-    # Inside the allowed folder: the policy lets them through, the client refuses them.
+    # Inside the allowed folder: the policy opens them and refuses what it opened.
     "fifo-inside": Hostile(lambda out, up: _fifo(up), NOT_REGULAR, NOT_REGULAR),
     "sparse-10gb-inside": Hostile(lambda out, up: _sparse(up), TOO_LARGE, TOO_LARGE),
     "directory-inside": Hostile(
         lambda out, up: _directory(up), r"is a directory, not an image", r"is a directory"
     ),
-    "symlink-loop-inside": Hostile(lambda out, up: _loop(up), LOOP, LOOP),
     "text-named-png-inside": Hostile(lambda out, up: _text(up), NOT_AN_IMAGE, NOT_AN_IMAGE),
-    "symlink-to-fifo-inside": Hostile(
-        lambda out, up: _link(up, _fifo(up)), NOT_REGULAR, NOT_REGULAR
-    ),
-    # Symlinks inside that lead out: resolved before the policy decides.
+    # Symlinks below the allowed folder: the tools follow none, wherever they lead.
+    "symlink-loop-inside": Hostile(lambda out, up: _loop(up), LOOP, OUTSIDE),
+    "symlink-to-fifo-inside": Hostile(lambda out, up: _link(up, _fifo(up)), NOT_REGULAR, OUTSIDE),
     "symlink-to-dev-zero": Hostile(lambda out, up: _link(up, "/dev/zero"), NOT_REGULAR, OUTSIDE),
     "symlink-to-an-outside-image": Hostile(
         lambda out, up: _link(up, str(out / "photo.png")), None, OUTSIDE
