@@ -8,7 +8,7 @@ as ``<name>_raw``; each image that carries a usable URL or ``b64_json`` is kept.
 answer with no usable image at all is an error, and that error names the URLs found.
 
 What counts as a usable URL is decided here once: an http(s) URL of sane length with no
-white space, quotes or control characters, or a ``data:image/...;base64,`` URI.  Anything
+white space, quotes, angle brackets or characters beyond printable ASCII, or a ``data:image/...;base64,`` URI.  Anything
 else is not a URL: it is never fetched, never saved from, and never shown to an LLM.
 """
 
@@ -22,7 +22,9 @@ from datetime import datetime, timezone
 # Browsers, CDNs and LLM context windows all stop well before this: a longer "URL" from
 # the server is no link anyone can use, only a flood of text.
 MAX_URL_CHARS = 2048
-_HTTP_URL = re.compile(r"https?://[^\s<>\"'`\\{}|^\x00-\x1f\x7f]+", re.IGNORECASE)
+# Printable ASCII only: a URL with other characters (a right-to-left override, a lookalike
+# letter) is percent-encoded by whoever means it; white space, quotes and brackets end it.
+_HTTP_URL = re.compile(r"https?://[!#-&(-;=?-\[\]_a-z~]+", re.IGNORECASE)
 _DATA_IMAGE = re.compile(r"data:image/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
 # How far error messages look for URLs in an answer they could not use.
 _MAX_SHOWN_URLS = 4

@@ -45,6 +45,7 @@ from ._catalog import (
     replacement_for,
     resolve_model,
 )
+from ._deadline import deadline, remaining
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -429,7 +430,7 @@ class _BaseClient:
         problem = self._check_encoding(response)
         if problem is not None:
             raise self._answer_problem(problem, paid=paid)
-        _meter(response, lambda size: self._over_cap(size, cap, paid=paid))
+        _meter(response, lambda size: self._answer_progress(size, cap, paid=paid))
 
     def _answer_problem(self, problem: str, *, paid: bool) -> ResponseValidationError:
         return ResponseValidationError(
@@ -442,9 +443,13 @@ class _BaseClient:
             may_have_been_paid=paid,
         )
 
-    def _over_cap(self, size: int, cap: int, *, paid: bool) -> None:
+    def _answer_progress(self, size: int, cap: int, *, paid: bool) -> None:
+        """Called after every chunk of an answer: the size cap and the call's deadline."""
         if size > cap:
             raise self._answer_problem(f"its body is larger than {cap:,} bytes", paid=paid)
+        time_left = remaining()
+        if time_left is not None and time_left <= 0:
+            raise timeout_error(self.base_url, None, paid=paid)
 
     @contextlib.contextmanager
     def _paying(self, call: _Call) -> Iterator[None]:
@@ -499,7 +504,8 @@ class _BaseClient:
             if delay is None and idempotent and attempt < self.max_retries:
                 delay = self._backoff(attempt)
             if delay is None:
-                raise self._error(outcome) from outcome
+                # Only the POST can pay: a free request (health) that timed out did not.
+                raise self._error(outcome, paid=not idempotent) from outcome
             log.info(
                 "retrying %s %s in %.2fs after %r",
                 request.method,
@@ -549,7 +555,7 @@ class _BaseClient:
 
     # -- answers --------------------------------------------------------------------------
 
-    def _error(self, err: httpx.TransportError) -> ClawRouterError:
+    def _error(self, err: httpx.TransportError, *, paid: bool = True) -> ClawRouterError:
         """The one place httpx errors become ClawRouter errors."""
         if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
             return not_running_error(self.base_url, err)
@@ -560,7 +566,7 @@ class _BaseClient:
             )
         if isinstance(err, httpx.TimeoutException):
             timeout = err.request.extensions.get("timeout", {}) if _has_request(err) else {}
-            return timeout_error(self.base_url, timeout.get("read"))
+            return timeout_error(self.base_url, timeout.get("read"), paid=paid)
         # Only no response at all is ClawRouter's idle drop; a body cut off part-way
         # ("peer closed connection without sending complete message body") is a broken
         # connection, which the final branch reports.
@@ -829,6 +835,14 @@ def _auth_for(trusted: bool) -> httpx._client.UseClientDefault | None:
     return httpx.USE_CLIENT_DEFAULT if trusted else None
 
 
+def _total_seconds(request: httpx.Request) -> float | None:
+    """A request's total deadline: its connect and read timeouts together (the POST's
+    default is ClawRouter's own 300 s limit plus a margin), None without a read timeout."""
+    timeout = request.extensions.get("timeout", {})
+    read = timeout.get("read")
+    return None if read is None else read + (timeout.get("connect") or 0.0)
+
+
 def _has_request(err: httpx.TransportError) -> bool:
     try:
         err.request  # noqa: B018
@@ -1095,9 +1109,12 @@ class ImageClient(_BaseClient):
         while True:
             outcome: httpx.Response | httpx.TransportError
             try:
-                outcome = self._read(
-                    self._http.send(request, stream=True, follow_redirects=False), cap, paid=paid
-                )
+                with deadline(_total_seconds(request), self._clock):
+                    outcome = self._read(
+                        self._http.send(request, stream=True, follow_redirects=False),
+                        cap,
+                        paid=paid,
+                    )
             except httpx.TransportError as err:
                 outcome = err
             delay = self._next_delay(request, attempt, outcome, idempotent=idempotent)
@@ -1132,7 +1149,10 @@ class ImageClient(_BaseClient):
         target, trusted = self._fetch_target(url, role)
         http = self._http if trusted else self._foreign()
         request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
-        with self._fetching(role, url, trusted):
+        with (
+            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._clock),
+            self._fetching(role, url, trusted),
+        ):
             response = http.send(
                 request, stream=True, follow_redirects=False, auth=_auth_for(trusted)
             )
@@ -1310,9 +1330,12 @@ class AsyncImageClient(_BaseClient):
         while True:
             outcome: httpx.Response | httpx.TransportError
             try:
-                outcome = await self._read(
-                    await http.send(request, stream=True, follow_redirects=False), cap, paid=paid
-                )
+                with deadline(_total_seconds(request), self._clock):
+                    outcome = await self._read(
+                        await http.send(request, stream=True, follow_redirects=False),
+                        cap,
+                        paid=paid,
+                    )
             except httpx.TransportError as err:
                 outcome = err
             delay = self._next_delay(request, attempt, outcome, idempotent=idempotent)
@@ -1338,7 +1361,10 @@ class AsyncImageClient(_BaseClient):
         target, trusted = self._fetch_target(url, role)
         http = await (self._clawrouter() if trusted else self._foreign())
         request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
-        with self._fetching(role, url, trusted):
+        with (
+            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._clock),
+            self._fetching(role, url, trusted),
+        ):
             response = await http.send(
                 request, stream=True, follow_redirects=False, auth=_auth_for(trusted)
             )

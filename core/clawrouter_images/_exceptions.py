@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # This many characters of base64's alphabet in a row are encoded data (image bytes, a
 # token), not words: never worth quoting, and possibly private.
-_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")
+ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")
 # The backstop on whole messages is looser (a signed URL's token can run long).
 _LONG_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{400,}={0,2}")
 
@@ -58,7 +58,7 @@ def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
         text = f"{text[:40]}…({len(text)} chars)"
     else:
         total = len(text)
-        text = _ENCODED_RUN.sub(lambda run: f"[{len(run.group())} chars elided]", text)
+        text = ENCODED_RUN.sub(lambda run: f"[{len(run.group())} chars elided]", text)
         if len(text) > limit:
             text = f"{text[:limit]}…({total} chars)"
     # A lone surrogate (JSON can carry "\ud800") would make the message impossible to
@@ -408,12 +408,16 @@ def not_running_error(base_url: str, err: Exception) -> APIConnectionError:
     return APIConnectionError(f"ClawRouter is not running at {base_url} — {START_HINT} ({err!r})")
 
 
-def timeout_error(base_url: str, seconds: float | None) -> APITimeoutError:
-    waited = f" within {seconds:g} s" if seconds else ""
+def timeout_error(base_url: str, seconds: float | None, *, paid: bool = True) -> APITimeoutError:
+    waited = f" within {seconds:g} s" if seconds else " in time"
+    step = (
+        "the request may have been paid, so it was not retried — check your images before "
+        "sending it again, or raise `timeout=`"
+        if paid
+        else "try again, or raise `timeout=`"
+    )
     return APITimeoutError(
-        f"ClawRouter at {base_url} did not answer{waited}; the request may have been paid, "
-        "so it was not retried — check your images before sending it again, or raise `timeout=`",
-        may_have_been_paid=True,
+        f"ClawRouter at {base_url} did not answer{waited}; {step}", may_have_been_paid=paid
     )
 
 

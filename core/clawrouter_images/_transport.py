@@ -85,9 +85,9 @@ class _LazyAsyncTransport(httpx.AsyncBaseTransport):
 HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity", "Connection": "keep-alive"}
 
 
-def _guard(transport: Any, backend: Callable[[Any], Any]) -> Any:
+def _backed(transport: Any, backend: Callable[[Any], Any]) -> Any:
     # httpx has no public hook for the network backend; if its pool moves, fail closed here
-    # rather than fetch foreign URLs unguarded.
+    # rather than fetch foreign URLs unguarded or wait past a deadline.
     pool = getattr(transport, "_pool", None)
     if pool is None or not hasattr(pool, "_network_backend"):
         raise RuntimeError("this httpx version hides its connection pool; cannot guard fetches")
@@ -101,40 +101,60 @@ def _client_options(timeout: httpx.Timeout) -> dict[str, Any]:
 
 def sync_http_client(timeout: httpx.Timeout) -> httpx.Client:
     """A client for ClawRouter itself."""
+    from ._guard import DeadlineBackend
+
     return httpx.Client(
         **_client_options(timeout),
-        transport=_LazySyncTransport(lambda: httpx.HTTPTransport(limits=LIMITS)),
+        transport=_LazySyncTransport(
+            lambda: _backed(httpx.HTTPTransport(limits=LIMITS), DeadlineBackend)
+        ),
         # Plain http never uses the TLS context, so skip loading certificates for it.
-        mounts={"http://": httpx.HTTPTransport(limits=LIMITS, verify=False)},
+        mounts={
+            "http://": _backed(httpx.HTTPTransport(limits=LIMITS, verify=False), DeadlineBackend)
+        },
     )
 
 
 def async_http_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
     """A client for ClawRouter itself (one event loop's)."""
+    from ._guard import AsyncDeadlineBackend
+
     return httpx.AsyncClient(
         **_client_options(timeout),
-        transport=_LazyAsyncTransport(lambda: httpx.AsyncHTTPTransport(limits=LIMITS)),
-        mounts={"http://": httpx.AsyncHTTPTransport(limits=LIMITS, verify=False)},
+        transport=_LazyAsyncTransport(
+            lambda: _backed(httpx.AsyncHTTPTransport(limits=LIMITS), AsyncDeadlineBackend)
+        ),
+        mounts={
+            "http://": _backed(
+                httpx.AsyncHTTPTransport(limits=LIMITS, verify=False), AsyncDeadlineBackend
+            )
+        },
     )
 
 
 def sync_foreign_client(timeout: httpx.Timeout) -> httpx.Client:
     """A client for URLs nobody trusted: connects only to public addresses."""
-    from ._guard import GuardedBackend
+    from ._guard import DeadlineBackend, GuardedBackend
 
     return httpx.Client(
         **_client_options(timeout),
-        transport=_guard(httpx.HTTPTransport(limits=LIMITS), GuardedBackend),
+        transport=_backed(
+            httpx.HTTPTransport(limits=LIMITS),
+            lambda inner: GuardedBackend(DeadlineBackend(inner)),
+        ),
     )
 
 
 def async_foreign_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
     """``sync_foreign_client`` for one event loop."""
-    from ._guard import AsyncGuardedBackend
+    from ._guard import AsyncDeadlineBackend, AsyncGuardedBackend
 
     return httpx.AsyncClient(
         **_client_options(timeout),
-        transport=_guard(httpx.AsyncHTTPTransport(limits=LIMITS), AsyncGuardedBackend),
+        transport=_backed(
+            httpx.AsyncHTTPTransport(limits=LIMITS),
+            lambda inner: AsyncGuardedBackend(AsyncDeadlineBackend(inner)),
+        ),
     )
 
 

@@ -39,6 +39,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from ._answers import usable_url
 from ._budget import Budget
 from ._catalog import (
     MODELS,
@@ -59,6 +60,7 @@ from ._constants import (
     PROGRESS_INTERVAL_SECONDS,
 )
 from ._exceptions import (
+    ENCODED_RUN,
     ClawRouterError,
     InputImageError,
     InvalidRequestError,
@@ -96,8 +98,6 @@ __all__ = [
 ]
 
 GENERATE_TOOL_NAME = "generate_image"
-# Longest result URL shown to the LLM (browsers and CDNs stop well before this).
-_MAX_URL_CHARS = 4096
 EDIT_TOOL_NAME = "edit_image"
 # LlamaIndex refuses longer tool descriptions when converting to OpenAI tools.
 MAX_DESCRIPTION_CHARS = 1024
@@ -669,9 +669,11 @@ def tool_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> Im
         "size": response.size,
         "prompt": response.prompt,
         "estimated_cost_usd": response.estimated_cost_usd,
-        "urls": [url for url in response.urls if not url.startswith("data:")],
+        "urls": [url for url in response.urls if _linkable(url)],
         "saved_paths": [str(path) for path in saved_paths],
-        "response": wire,
+        # Extra fields the server added may hold images too (image_base64,
+        # output.images[].data): the artifact keeps none of them.
+        "response": without_encoded_data(wire),
     }
 
 
@@ -688,22 +690,46 @@ def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> 
     alt = _alt_text(response.prompt)
     lines = [head]
     for index, item in enumerate(response.data):
-        url = item.url if item.url and not item.url.startswith("data:") else None
-        if url is not None and len(url) > _MAX_URL_CHARS:
-            # A server-chosen URL this long is no link anyone can use, only a flood of text.
-            url = None
+        url = item.url if _linkable(item.url) else None
         saved = saved_paths[index] if index < len(saved_paths) else None
         if url:
-            lines.append(f"![{alt}]({url})")
+            lines.append(f"![{alt}]({_markdown_url(url)})")
         elif saved is not None:
-            lines.append(f"![{alt}]({saved.as_uri()})")
+            lines.append(f"![{alt}]({_markdown_url(saved.as_uri())})")
+        elif item.url and not item.url.startswith("data:"):
+            # Not a URL anyone should follow (too long, spaces, another scheme): never pasted.
+            lines.append(f"(image {index + 1} came back without a usable URL)")
         else:
             lines.append(f"(image {index + 1} returned inline; set a save directory to keep it)")
         if item.revised_prompt:
-            lines.append(f"Revised prompt: {quote(item.revised_prompt, 200)}")
+            # Server text: one line, bounded, so that it cannot pose as anything else.
+            revised = " ".join(item.revised_prompt.split())
+            lines.append(f"Revised prompt: {quote(revised, 200)}")
     if saved_paths:
         lines.append("Saved: " + ", ".join(str(p) for p in saved_paths))
     return "\n".join(lines)
+
+
+def _linkable(url: str | None) -> bool:
+    """Whether a result URL may be shown to the LLM: usable, and not inline data."""
+    return url is not None and not url.startswith("data:") and usable_url(url) is not None
+
+
+def _markdown_url(url: str) -> str:
+    # A usable URL holds no white space or quotes; parentheses would end the link early.
+    return url.replace("(", "%28").replace(")", "%29")
+
+
+def without_encoded_data(value: Any) -> Any:
+    """``value`` (JSON data) with every string that holds encoded data (a data URI, a long
+    base64 run) replaced by a note of its length."""
+    if isinstance(value, dict):
+        return {key: without_encoded_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_encoded_data(item) for item in value]
+    if isinstance(value, str) and (value.startswith("data:") or ENCODED_RUN.search(value)):
+        return f"[{len(value)} chars of encoded data left out]"
+    return value
 
 
 def _alt_text(prompt: str | None) -> str:
@@ -754,7 +780,8 @@ class ImageTools:
         # adapter shares the same two.
         injected = client or async_client
         if base_url is None and injected is not None:
-            base_url = injected.base_url
+            # The URL it sends to, credentials included (base_url is the shown form).
+            base_url = injected._target_url
         self._owns_client = client is None
         self._owns_async_client = async_client is None
         self.client = client or ImageClient(base_url)
