@@ -45,9 +45,6 @@ T = TypeVar("T")
 # What the client accepts as an input and what upstreams return: no other Pillow decoder
 # (there are dozens, some rarely exercised) ever sees these bytes.
 _FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
-# A copy made from at least twice its size looks as good as one made from the full image
-# (Pillow's own default for thumbnail()).
-_REDUCING_GAP = 2
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,9 @@ def _attempt(data: bytes, purpose: Purpose, work: Callable[[Image.Image], T]) ->
     try:
         with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
             if purpose.side is not None:
-                image.draft(None, _draft_box(image.size, purpose.side * _REDUCING_GAP))
+                # A JPEG decodes at 1/2, 1/4 or 1/8 scale (averaging, not skipping, pixels)
+                # when the purpose's copy fits in that; other formats ignore this.
+                image.draft(None, _draft_box(image.size, purpose.side))
             width, height = image.size
             if width * height > purpose.max_pixels:
                 raise _Refused(
