@@ -758,7 +758,8 @@ class ImageTools:
             try:
                 data = paths[index].read_bytes() if paths else fetched[index]
             except OSError as err:
-                notes.append(f"(image {index + 1} is not shown to you: {err.strerror})")
+                reason = err.strerror or type(err).__name__
+                notes.append(f"(image {index + 1} is not shown to you: {reason})")
                 continue
             copy = for_vision(data)
             if isinstance(copy, Unreadable):
