@@ -503,3 +503,15 @@ async def test_async_tools_size_images_for_vision_off_the_event_loop(
     assert len(answer.images) == 1
     assert threads
     assert threading.get_ident() not in threads
+
+
+def test_a_saved_file_gone_before_its_vision_copy_is_noted(tmp_path: Path) -> None:
+    """_answer with a saved path that no longer exists: a note, the path still reported."""
+    tools = ImageTools(ImageToolConfig(return_image_block=True))
+    response = ImageResponse(data=[ImageData(url="http://localhost:8402/images/1-x.png")])
+    gone = tmp_path / "gone.png"
+    answer = tools._answer(response, [gone], [])
+    tools.close()
+    assert answer.images == []
+    assert "(image 1 is not shown to you: No such file or directory)" in answer.text
+    assert answer.artifact["saved_paths"] == [str(gone)]
