@@ -1271,7 +1271,12 @@ class AsyncImageClient(_BaseClient):
         items, mask_item = self._inputs(image, mask)
         images = [await self._fetch_input(item) for item in items]
         checked_mask = await self._fetch_input(mask_item) if mask_item is not None else None
-        return await self._execute(call, self._edit_fields(image, images, checked_mask))
+        # Converting an opaque mask takes seconds at 64 MP: a worker thread (asyncio or
+        # trio alike) does it while the event loop keeps serving.
+        from anyio import to_thread
+
+        fields = await to_thread.run_sync(self._edit_fields, image, images, checked_mask)
+        return await self._execute(call, fields)
 
     async def health(self, full: bool = False) -> Health:
         """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""

@@ -103,8 +103,10 @@ USER_AGENT_PRODUCT = "clawrouter-images"
 # on the short side; Gemini takes 20 MB a request.
 VISION_MAX_SIDE = 1568
 VISION_MAX_BYTES = 3_750_000  # 5 MB once base64-encoded
-# Decoding a result bigger than this for a vision model is refused (ours are 16.8 MP at most).
-VISION_MAX_SOURCE_PIXELS = 64_000_000
+# A result is decoded for a small copy of it (a vision block, a thumbnail) only up to this
+# many pixels, counted after a JPEG's reduced-scale decode: the catalogue's largest result is
+# 4096x4096 (16.8 MP), and a PNG must be decoded whole (~4 bytes a pixel) to be shrunk.
+RESULT_MAX_DECODED_PIXELS = 24_000_000
 
 # Pillow is optional: image blocks for vision models, notebook thumbnails, opaque masks.
 PILLOW_INSTALL = 'pip install "clawrouter-images[pillow]"'

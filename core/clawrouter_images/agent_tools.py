@@ -67,6 +67,7 @@ from ._exceptions import (
     paid_result_error,
     quote,
 )
+from ._pixels import Unreadable
 from ._progress import ImageProgress, awaiting, watching
 from ._vision import PILLOW_MISSING, for_vision, pillow_installed
 
@@ -867,13 +868,18 @@ class ImageTools:
         notes: list[str] = []
         shown = response.data if self.config.return_image_block else []
         for index, item in enumerate(shown):
-            data = paths[index].read_bytes() if paths else fetched[index]
+            # Saved and paid for: a failed copy for the model must not lose the result.
             try:
-                small, mime = for_vision(data)
-            except ValueError as err:
-                # Saved and paid for: a failed copy for the model must not lose the result.
-                notes.append(f"(image {index + 1} is not shown to you: {err})")
+                data = paths[index].read_bytes() if paths else fetched[index]
+            except OSError as err:
+                reason = err.strerror or type(err).__name__
+                notes.append(f"(image {index + 1} is not shown to you: {reason})")
                 continue
+            copy = for_vision(data)
+            if isinstance(copy, Unreadable):
+                notes.append(f"(image {index + 1} is not shown to you: it {copy.reason})")
+                continue
+            small, mime = copy
             images.append(ResultImage(mime_type=mime, data=small, url=item.url))
         text = "\n".join([format_result(response, paths), *notes])
         return ToolAnswer(text, tool_result(response, paths), images)
@@ -945,7 +951,13 @@ class ImageTools:
             fetched: list[bytes] = []
             if self.config.return_image_block and not paths:
                 fetched = [await client.download(item) for item in response.data]
-            return self._answer(response, paths, fetched)
+            if not self.config.return_image_block:
+                return self._answer(response, paths, fetched)
+            # Sizing images for a vision model decodes them, CPU-heavy: a worker thread
+            # (asyncio or trio alike) does it while the event loop keeps serving.
+            from anyio import to_thread
+
+            return await to_thread.run_sync(self._answer, response, paths, fetched)
         except Exception as err:
             _raise_kept(err, response, paths)
 

@@ -53,7 +53,7 @@ OPAQUE: dict[str, bytes] = {
     "greyscale PNG": _encoded(
         Image.open(io.BytesIO(png_pixels(_opaque_grid()))).convert("L"), "PNG"
     ),
-    "BMP": _encoded(Image.open(io.BytesIO(png_pixels(_opaque_grid()))), "BMP"),
+    "GIF": _encoded(Image.open(io.BytesIO(png_pixels(_opaque_grid()))), "GIF"),
     "lossless WebP": _encoded(
         Image.open(io.BytesIO(png_pixels(_opaque_grid()))), "WEBP", lossless=True
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from PIL import Image
 
 from clawrouter_images import AsyncImageClient, ImageClient
 from clawrouter_images._constants import VISION_MAX_BYTES, VISION_MAX_SIDE
+from clawrouter_images._pixels import Unreadable
 from clawrouter_images._vision import for_vision
 from clawrouter_images.agent_tools import GenerateArgs, ImageToolConfig, ImageTools, tool_result
 from clawrouter_images.emulator import Emulator, Fault
@@ -220,7 +222,9 @@ def test_for_vision_table(case: str) -> None:
     """Each image comes out in a type every provider reads, within the side and byte limits."""
     make, mime, side = VISION_CASES[case]
     data = make()
-    out, out_mime = for_vision(data)
+    copy = for_vision(data)
+    assert not isinstance(copy, Unreadable), copy
+    out, out_mime = copy
     assert out_mime == mime
     assert len(out) <= VISION_MAX_BYTES
     with Image.open(io.BytesIO(out)) as image:
@@ -238,8 +242,9 @@ def test_a_huge_image_header_is_refused_without_decoding() -> None:
     head = _encoded(Image.new("L", (1, 1)), "PNG")
     # Rewrite the IHDR size: the pixels are never there, and must never be decoded.
     bomb = head[:16] + (100_000).to_bytes(4, "big") * 2 + head[24:]
-    with pytest.raises(ValueError, match=r"too large|not a readable image"):
-        for_vision(bomb)
+    copy = for_vision(bomb)
+    assert isinstance(copy, Unreadable)
+    assert re.match(r"is 100000x100000, too large|could not be read as an image", copy.reason)
 
 
 def test_a_result_that_is_no_image_is_described_not_lost() -> None:
@@ -256,7 +261,7 @@ def test_a_result_that_is_no_image_is_described_not_lost() -> None:
         tools = ImageTools(ImageToolConfig(return_image_block=True), client=client)
         answer_ = tools.run(GenerateArgs(prompt="a fox"))
     assert answer_.images == []
-    assert "(image 1 is not shown to you: not a readable image" in answer_.text
+    assert "(image 1 is not shown to you: it could not be read as an image" in answer_.text
     assert answer_.artifact["urls"] == [BIG_URL]
 
 
