@@ -45,6 +45,12 @@ def usable_url(value: object) -> str | None:
     return value if parsed is not None and parsed.host else None
 
 
+def linkable(url: str | None) -> bool:
+    """Whether a result URL may be shown as a link (to an LLM, in a notebook): usable, and
+    not inline data."""
+    return url is not None and not url.startswith("data:") and usable_url(url) is not None
+
+
 def _created(value: object) -> int | None:
     """Seconds since the epoch from an int, a finite float, or an ISO 8601 date string."""
     if isinstance(value, bool):

@@ -190,7 +190,10 @@ class _BaseClient:
         self._base_headers = {True: own_headers, False: foreign_headers}
         self._origin_headers: dict[tuple[bytes, bool], httpx.Headers] = {}
         self._routes: dict[str, httpx.URL] = {}
+        # _clock times the downloads' deadline chunk by chunk; _call_clock every request's
+        # total deadline in the network backends.  Two, so that tests move each on its own.
         self._clock: Callable[[], float] = time.monotonic
+        self._call_clock: Callable[[], float] = time.monotonic
         self._closed = False
 
     def __repr__(self) -> str:
@@ -722,6 +725,11 @@ class _BaseClient:
         self, err: httpx.TransportError, role: str, url: str, trusted: bool
     ) -> ClawRouterError:
         """An httpx error while fetching an image; nothing is paid here."""
+        time_left = remaining()
+        if isinstance(err, httpx.TimeoutException) and time_left is not None and time_left <= 0:
+            return self._fetch_error(
+                role, url, f"it took longer than {c.DOWNLOAD_DEADLINE_SECONDS:g} s to arrive"
+            )
         if blocked(err):
             return self._fetch_error(role, url, _private_problem(str(err.__cause__ or err)))
         # Only a URL under the base URL means ClawRouter itself is down; any other host is not it.
@@ -1109,7 +1117,7 @@ class ImageClient(_BaseClient):
         while True:
             outcome: httpx.Response | httpx.TransportError
             try:
-                with deadline(_total_seconds(request), self._clock):
+                with deadline(_total_seconds(request), self._call_clock):
                     outcome = self._read(
                         self._http.send(request, stream=True, follow_redirects=False),
                         cap,
@@ -1150,7 +1158,7 @@ class ImageClient(_BaseClient):
         http = self._http if trusted else self._foreign()
         request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
         with (
-            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._clock),
+            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._call_clock),
             self._fetching(role, url, trusted),
         ):
             response = http.send(
@@ -1335,7 +1343,7 @@ class AsyncImageClient(_BaseClient):
         while True:
             outcome: httpx.Response | httpx.TransportError
             try:
-                with deadline(_total_seconds(request), self._clock):
+                with deadline(_total_seconds(request), self._call_clock):
                     outcome = await self._read(
                         await http.send(request, stream=True, follow_redirects=False),
                         cap,
@@ -1367,7 +1375,7 @@ class AsyncImageClient(_BaseClient):
         http = await (self._clawrouter() if trusted else self._foreign())
         request = self._get_request(target, c.DOWNLOAD_TIMEOUT)
         with (
-            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._clock),
+            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._call_clock),
             self._fetching(role, url, trusted),
         ):
             response = await http.send(

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ._answers import linkable
 from ._constants import (
     DOWNLOAD_DEADLINE_SECONDS,
     PILLOW_INSTALL,
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 _NO_PILLOW = f"for previews, {PILLOW_INSTALL}"
 # Recorded in place of a thumbnail that could not be made: no PNG is empty.
 _FAILED = b""
-# Longest URL the preview links (browsers and CDNs stop well before this).
-_MAX_LINK_CHARS = 4096
 
 # The preview's clock, so that tests can run its deadline without waiting for it.
 _now: Callable[[], float] = time.monotonic
@@ -119,14 +118,6 @@ def thumbnail(response: ImageResponse, index: int) -> bytes | None:
     small = thumbnail_png(data) if data is not None else None
     response._local.thumbnails[index] = _FAILED if small is None else small
     return small
-
-
-def linkable(url: str | None) -> bool:
-    """Whether ``url`` may be an ``href``: http(s) only (never ``javascript:`` or ``data:``),
-    of a length a browser takes."""
-    if not url or len(url) > _MAX_LINK_CHARS:
-        return False
-    return url.lower().startswith(("http://", "https://"))
 
 
 def _where(response: ImageResponse, index: int) -> str:

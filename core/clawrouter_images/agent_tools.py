@@ -39,7 +39,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from ._answers import usable_url
+from ._answers import linkable
 from ._budget import Budget
 from ._catalog import (
     MODELS,
@@ -670,7 +670,7 @@ def tool_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> Im
         "size": response.size,
         "prompt": response.prompt,
         "estimated_cost_usd": response.estimated_cost_usd,
-        "urls": [url for url in response.urls if _linkable(url)],
+        "urls": [url for url in response.urls if linkable(url)],
         "saved_paths": [str(path) for path in saved_paths],
         # Extra fields the server added may hold images too (image_base64,
         # output.images[].data): the artifact keeps none of them.
@@ -691,7 +691,7 @@ def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> 
     alt = _alt_text(response.prompt)
     lines = [head]
     for index, item in enumerate(response.data):
-        url = item.url if _linkable(item.url) else None
+        url = item.url if linkable(item.url) else None
         saved = saved_paths[index] if index < len(saved_paths) else None
         if url:
             lines.append(f"![{alt}]({_markdown_url(url)})")
@@ -709,11 +709,6 @@ def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> 
     if saved_paths:
         lines.append("Saved: " + ", ".join(str(p) for p in saved_paths))
     return "\n".join(lines)
-
-
-def _linkable(url: str | None) -> bool:
-    """Whether a result URL may be shown to the LLM: usable, and not inline data."""
-    return url is not None and not url.startswith("data:") and usable_url(url) is not None
 
 
 def _markdown_url(url: str) -> str:

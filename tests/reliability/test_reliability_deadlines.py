@@ -93,7 +93,7 @@ async def test_a_dripping_answer_ends_at_the_deadline(
 ) -> None:
     """With 5 s to connect and 60 s to read, the call ends after 65 s of (fake) time."""
     api = Twin(mode, f"http://127.0.0.1:{dripping.port}", timeout=60.0, max_retries=0)
-    api.client._clock = _clock(dripping)  # type: ignore[assignment]
+    api.client._call_clock = _clock(dripping)  # type: ignore[assignment]
     try:
         with pytest.raises(ClawRouterError) as caught:
             await (api.health() if call == "health" else api.generate("a red fox"))
