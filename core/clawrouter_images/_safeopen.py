@@ -119,7 +119,11 @@ def open_beneath(
 
 
 def _raise_if_link(err: OSError, dir_fd: int, name: str) -> None:
-    if err.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+    # With O_NOFOLLOW, ELOOP (EMLINK on FreeBSD) means the name was a link when it was
+    # opened, whatever it is by now: a swapper may already have put a file back.
+    if err.errno in (errno.ELOOP, errno.EMLINK):
+        raise LinkRefused(name) from None
+    if err.errno != errno.ENOTDIR:
         return
     try:
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
