@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import sys
 from collections.abc import Callable, Iterator
@@ -11,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+import clawrouter_images._client
 from clawrouter_images import ImageClient, ImageData, ImageResponse, _display
+from clawrouter_images._client import _preview_client
 from clawrouter_images._constants import PREVIEW_TIMEOUT_SECONDS
 from tests.support.png import png_bytes
 
@@ -77,7 +80,7 @@ def test_preview_before_saving_is_an_inline_thumbnail(clawrouter_server: str) ->
 def test_preview_of_an_unreachable_image_is_a_link() -> None:
     """ClawRouter gone: the preview links the URL, with no error and no broken <img>."""
     response = _response(data=[ImageData(url="http://localhost:9/images/1-x.png")])
-    response._local.base_url = "http://127.0.0.1:9"  # as the client records it
+    response._local.preview = functools.partial(_preview_client, "http://127.0.0.1:9")
     html = response._repr_html_()
     assert 'href="http://localhost:9/images/1-x.png"' in html
     assert "<img" not in html
@@ -141,13 +144,16 @@ def _preview_through(
         transport = httpx.MockTransport(handler)
         return ImageClient(base_url, http_client=httpx.Client(transport=transport), max_retries=0)
 
-    monkeypatch.setattr(_display, "_preview_client", client)
+    monkeypatch.setattr(clawrouter_images._client, "_preview_client", client)
     return requests
 
 
 def _unsaved(url: str = "http://localhost:8402/images/1-x.png") -> ImageResponse:
     response = _response(data=[ImageData(url=url)])
-    response._local.base_url = "http://127.0.0.1:8402"  # as the client records it
+    # As the client records it: its own _preview_client for its base URL.
+    response._local.preview = lambda: clawrouter_images._client._preview_client(
+        "http://127.0.0.1:8402"
+    )
     return response
 
 

@@ -1,4 +1,4 @@
-"""Reading a paid answer: every usable image reference is kept, whatever else is odd.
+"""Reading ClawRouter's answers: a paid answer keeps every usable image, whatever else is odd.
 
 An answer to the POST came after the request may have been paid, so nothing in it may be
 thrown away for a side field this client did not expect (``created`` as a date string,
@@ -14,41 +14,35 @@ else is not a URL: it is never fetched, never saved from, and never shown to an 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
+import logging
 import math
-import re
-from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-# Browsers, CDNs and LLM context windows all stop well before this: a longer "URL" from
-# the server is no link anyone can use, only a flood of text.
-MAX_URL_CHARS = 2048
-# Printable ASCII only: a URL with other characters (a right-to-left override, a lookalike
-# letter) is percent-encoded by whoever means it; white space, quotes and brackets end it.
-_HTTP_URL = re.compile(r"https?://[!#-&(-;=?-\[\]_a-z~]+", re.IGNORECASE)
-_DATA_IMAGE = re.compile(r"data:image/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
-# How far error messages look for URLs in an answer they could not use.
-_MAX_SHOWN_URLS = 4
-_MAX_WALK = 2000
+import httpx
 
+from ._bodies import encoding_problem, meter
+from ._constants import LOGGER_NAME
+from ._deadline import remaining
+from ._exceptions import (
+    APIStatusError,
+    ResponseValidationError,
+    loads_json,
+    quote,
+    status_error,
+    timeout_error,
+    unexpected_body_error,
+)
+from ._network import usable_url
 
-def usable_url(value: object) -> str | None:
-    """``value`` if it is a URL this package may fetch, save from or show, else None."""
-    if not isinstance(value, str):
-        return None
-    if _DATA_IMAGE.match(value):
-        return value
-    if len(value) > MAX_URL_CHARS or not _HTTP_URL.fullmatch(value):
-        return None
-    from ._network import parse_url
+if TYPE_CHECKING:
+    from ._call import PricedCall
+    from ._models import Health, ImageData, ImageResponse
 
-    parsed = parse_url(value)
-    return value if parsed is not None and parsed.host else None
-
-
-def linkable(url: str | None) -> bool:
-    """Whether a result URL may be shown as a link (to an LLM, in a notebook): usable, and
-    not inline data."""
-    return url is not None and not url.startswith("data:") and usable_url(url) is not None
+log = logging.getLogger(LOGGER_NAME)
 
 
 def _created(value: object) -> int | None:
@@ -122,30 +116,166 @@ def answer_fields(body: dict[str, object]) -> dict[str, object]:
     return fields
 
 
-def _strings(value: object) -> Iterator[str]:
-    """Every string inside ``value``, breadth first, a bounded number of nodes."""
-    queue = [value]
-    seen = 0
-    while queue and seen < _MAX_WALK:
-        node = queue.pop(0)
-        seen += 1
-        if isinstance(node, str):
-            yield node
-        elif isinstance(node, dict):
-            queue.extend(node.values())
-        elif isinstance(node, list):
-            queue.extend(node)
+# -- answers as they arrive -----------------------------------------------------------------
 
 
-def found_urls(body: object) -> list[str]:
-    """The http(s) URLs an answer holds anywhere (a few), for a message that must not lose
-    them: each is usable (``usable_url``), so it is short and safe to show."""
-    urls: list[str] = []
-    for text in _strings(body):
-        for match in _HTTP_URL.finditer(text[: MAX_URL_CHARS * _MAX_SHOWN_URLS * 4]):
-            url = usable_url(match.group().rstrip(".,;:)]}"))
-            if url is not None and url not in urls:
-                urls.append(url)
-                if len(urls) == _MAX_SHOWN_URLS:
-                    return urls
-    return urls
+def answer_problem(base_url: str, problem: str, *, paid: bool) -> ResponseValidationError:
+    return ResponseValidationError(
+        f"ClawRouter at {base_url} answered, but {problem}; "
+        + (
+            "the request may have been paid — check ClawRouter's log before sending it again"
+            if paid
+            else "is the base URL right?"
+        ),
+        may_have_been_paid=paid,
+    )
+
+
+def check_answer(response: httpx.Response, cap: int, *, base_url: str, paid: bool) -> None:
+    """Make reading ``response`` stop at ``cap`` bytes or at the call's deadline; refuse a
+    compressed body first (``_bodies``)."""
+    problem = encoding_problem(response)
+    if problem is not None:
+        raise answer_problem(base_url, problem, paid=paid)
+
+    def progress(size: int) -> None:
+        if size > cap:
+            raise answer_problem(base_url, f"its body is larger than {cap:,} bytes", paid=paid)
+        time_left = remaining()
+        if time_left is not None and time_left <= 0:
+            raise timeout_error(base_url, None, paid=paid)
+
+    meter(response, progress)
+
+
+def redirect_error(response: httpx.Response, base_url: str, *, paid: bool) -> APIStatusError:
+    # ClawRouter never redirects, so whatever answered is something in front of it (a proxy,
+    # a login page), and whether it passed the POST on first cannot be known: the answer to
+    # a POST counts as possibly paid.  Redirects stay unfollowed.
+    location = quote(response.headers.get("location", "(no Location)"), 120)
+    step = (
+        "the request may have been paid, so it was not retried; check ClawRouter's log "
+        "and the base URL before sending it again"
+        if paid
+        else "check the base URL"
+    )
+    return APIStatusError(
+        f"{base_url} answered {response.status_code}, a redirect to {location}: "
+        f"ClawRouter never redirects, so something else answered — {step}",
+        status_code=response.status_code,
+        response=response,
+        may_have_been_paid=paid,
+    )
+
+
+def read_result(call: PricedCall, response: httpx.Response, *, base_url: str) -> ImageResponse:
+    """The images of the answer to a paid POST, read leniently: every usable image is
+    kept; only an answer with none is an error, naming the URLs it holds."""
+    status = response.status_code
+    if 300 <= status < 400:
+        raise redirect_error(response, base_url, paid=True)
+    if status >= 400:
+        raise status_error(
+            response, base_url=base_url, model=call.model.id, instead=call.instead, route=call.path
+        )
+    try:
+        body = loads_json(response.content)
+    except ValueError as err:
+        raise unexpected_body_error(
+            f"its body is not JSON ({quote(str(err), 80)}: {quote(response.text, 120)!r})",
+            response.text,
+            status,
+        ) from None
+    if not isinstance(body, dict):
+        raise unexpected_body_error("its body is not a JSON object", body, status)
+    items, skipped = image_items(body.get("data"), call.n)
+    if not items:
+        if body.get("poll_url") or body.get("status") in ("queued", "in_progress"):
+            raise unexpected_body_error(
+                f"with an unfinished job (id={quote(repr(body.get('id')), 60)}, "
+                f"status={quote(repr(body.get('status')), 40)}) instead of images: "
+                f"ClawRouter does not wait for {call.model.id} on this route",
+                body,
+                status,
+            )
+        raise unexpected_body_error("with no usable image URL or b64_json in `data`", body, status)
+    if skipped:
+        # Never take more than was asked for (each image would be saved and shown), nor
+        # what is not an image reference.
+        log.warning(
+            "ClawRouter answered %d images for n=%d; kept the first %d usable",
+            len(items) + skipped,
+            call.n,
+            len(items),
+        )
+    fields = answer_fields(body)
+    fields.update(
+        data=items,
+        model=call.model.id,
+        size=call.size,
+        prompt=call.prompt,
+        estimated_cost_usd=call.estimate,
+    )
+    try:
+        return _response_model().model_validate(fields)
+    except Exception as err:  # the fields were read leniently; this is a bug, not the wire
+        raise unexpected_body_error(
+            f"with a body this client could not keep ({quote(str(err), 200)})", body, status
+        ) from None
+
+
+def read_health(response: httpx.Response, *, base_url: str) -> Health:
+    """``GET /health``'s answer; /health is free, so no status of it means money left."""
+    if 300 <= response.status_code < 400:
+        raise redirect_error(response, base_url, paid=False)
+    if response.status_code >= 400:
+        raise status_error(response, base_url=base_url, model=None)
+    from ._models import Health
+
+    try:
+        return Health.model_validate(loads_json(response.content))
+    except ValueError:
+        raise ResponseValidationError(
+            f"{base_url}/health did not answer like ClawRouter "
+            f"({quote(response.text, 120)!r}); is the base URL right?",
+            body=response.text,
+        ) from None
+
+
+@functools.cache
+def _response_model() -> type[ImageResponse]:
+    """``ImageResponse``, loaded with the first answer: defining pydantic models loads
+    pydantic's field machinery, which importing the client need not pay."""
+    from ._models import ImageResponse
+
+    return ImageResponse
+
+
+# -- a result's bytes -------------------------------------------------------------------------
+
+
+def inline_bytes(item: ImageData | str) -> bytes | None:
+    """Bytes of a result that carries them inline (b64_json or a data URI), else None."""
+    encoded: str | None
+    if isinstance(item, str):
+        encoded = item.partition(",")[2] if item.startswith("data:") else None
+    elif item.b64_json:
+        encoded = item.b64_json
+    elif item.url and item.url.startswith("data:"):
+        encoded = item.url.partition(",")[2]
+    else:
+        encoded = None
+    if encoded is None:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ResponseValidationError("a result image holds invalid base64") from None
+
+
+def result_url(item: ImageData | str) -> str:
+    """The URL to download a result from."""
+    url = item if isinstance(item, str) else item.url
+    if not url:
+        raise ResponseValidationError("this result has neither a URL nor b64_json to download")
+    return url

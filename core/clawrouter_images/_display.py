@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._answers import linkable
 from ._constants import (
     DOWNLOAD_DEADLINE_SECONDS,
     PILLOW_INSTALL,
@@ -26,13 +25,13 @@ from ._constants import (
     THUMBNAIL_PIXELS,
 )
 from ._exceptions import ClawRouterError
+from ._network import linkable
 from ._pixels import THUMBNAIL, Unreadable, decode_result
 from ._vision import pillow_installed
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ._client import ImageClient
     from ._models import ImageResponse
 
 _NO_PILLOW = f"for previews, {PILLOW_INSTALL}"
@@ -87,18 +86,13 @@ def _preview_clock() -> Callable[[], float]:
     return clock
 
 
-def _preview_client(base_url: str) -> ImageClient:
-    from ._client import ImageClient
-
-    return ImageClient(base_url, timeout=PREVIEW_TIMEOUT_SECONDS, max_retries=0)
-
-
 def _downloaded(response: ImageResponse, index: int) -> bytes | None:
     item = response.data[index]
-    if response._local.base_url is None or not item.url:
+    preview = response._local.preview
+    if preview is None or not item.url:
         return None
     try:
-        with _preview_client(response._local.base_url) as client:
+        with preview() as client:
             client._clock = _preview_clock()
             return client.download(item)
     except ClawRouterError:  # gone, too slow, or not ours to fetch: the preview shows a link

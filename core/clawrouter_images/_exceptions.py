@@ -224,7 +224,7 @@ def paid_result_error(
 
     An LLM or a user reading only the message can still reach the images that were paid for.
     """
-    from ._answers import usable_url
+    from ._network import usable_url
 
     reason = quote(err.message, 600) if isinstance(err, ClawRouterError) else _os_reason(err)
     # Whole, not quoted: a cut URL reaches nothing.  usable_url bounds their length.
@@ -404,6 +404,37 @@ def status_error(
     )
 
 
+def transport_error(err: httpx.TransportError, base_url: str, *, paid: bool) -> ClawRouterError:
+    """The one place httpx errors of a call to ClawRouter become ClawRouter errors.
+
+    ``paid`` is False for a request that cannot pay (``/health``).
+    """
+    if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return not_running_error(base_url, err)
+    if isinstance(err, httpx.PoolTimeout):
+        return APIConnectionError(
+            f"no free connection to {base_url} in time: too many calls in flight on "
+            "this client; raise the pool limits of your http_client or call less at once"
+        )
+    if isinstance(err, httpx.TimeoutException):
+        timeout = err.request.extensions.get("timeout", {}) if _has_request(err) else {}
+        return timeout_error(base_url, timeout.get("read"), paid=paid)
+    # Only no response at all is ClawRouter's idle drop; a body cut off part-way ("peer
+    # closed connection without sending complete message body") is a broken connection,
+    # which the final branch reports.
+    if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
+        return dropped_error(base_url, err)
+    return connection_broken_error(base_url, err)
+
+
+def _has_request(err: httpx.TransportError) -> bool:
+    try:
+        err.request  # noqa: B018
+    except RuntimeError:
+        return False
+    return True
+
+
 def not_running_error(base_url: str, err: Exception) -> APIConnectionError:
     return APIConnectionError(f"ClawRouter is not running at {base_url} — {START_HINT} ({err!r})")
 
@@ -442,7 +473,7 @@ def connection_broken_error(base_url: str, err: Exception) -> APIConnectionError
 def unexpected_body_error(what: str, body: Any, status: int = 200) -> ResponseValidationError:
     """A success answer to a paid POST that holds no usable image: possibly paid, and its
     message names the URLs found in it, so that what was paid for can still be reached."""
-    from ._answers import found_urls
+    from ._network import found_urls
 
     urls = found_urls(body)
     where = f"; URLs in the answer: {', '.join(urls)}" if urls else ""

@@ -10,11 +10,16 @@ import contextlib
 import os
 import secrets
 import unicodedata
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._constants import MAX_DOWNLOAD_BYTES
-from ._exceptions import InvalidRequestError, ResponseValidationError, quote
+from ._exceptions import InvalidRequestError, ResponseValidationError, paid_result_error, quote
 from ._inputs import extension_for, sniff_image_type
+
+if TYPE_CHECKING:
+    from ._models import ImageResponse
 
 # A stem holds at most this many characters (a short, readable name) and this many bytes
 # once UTF-8 encoded in NFD, the form macOS stores: with "-4", "-10000" and ".webp" added
@@ -199,3 +204,38 @@ class AtomicImageFile:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self._temp.unlink()
+
+
+# -- the save plan, shared by both clients' save() ------------------------------------------
+
+
+def save_plan(
+    response: ImageResponse, directory: str | os.PathLike[str], paths: list[Path]
+) -> Generator[tuple[AtomicImageFile, str | None], None, None]:
+    """Each image's file, open: inline bytes are written already; otherwise the URL whose
+    bytes the caller writes.  Each file lands when the caller moves on, and its path is
+    added to ``paths`` then, so a later failure does not hide earlier files."""
+    from ._answers import inline_bytes, result_url
+
+    target = prepare_save_dir(directory)
+    count = len(response.data)
+    for index, item in enumerate(response.data):
+        stem = safe_stem(response.prompt, index, count)
+        with AtomicImageFile(target, stem, source=quote(item.url or "b64_json", 120)) as out:
+            inline = inline_bytes(item)
+            if inline is not None:
+                out.write(inline)
+            yield out, None if inline is not None else result_url(item)
+            paths.append(out.commit())
+
+
+@contextlib.contextmanager
+def saving(response: ImageResponse, paths: list[Path]) -> Iterator[None]:
+    """The images were paid for: whatever goes wrong (a full disk, a folder removed
+    meanwhile, a hostile URL), the caller gets a typed error that still holds them."""
+    try:
+        yield
+    except Exception as err:
+        raise paid_result_error(err, response, [str(p) for p in paths]) from err
+    finally:
+        response._local.saved = list(paths)  # for the notebook preview

@@ -9,14 +9,18 @@ The client loads this module with its first answer, not at import.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from ._exceptions import quote
+
+if TYPE_CHECKING:
+    from ._client import ImageClient
 
 # defer_build builds schemas on first use (a CLI that only lists models never needs them).
 
@@ -53,9 +57,10 @@ class ImageData(BaseModel):
 class LocalState:
     """What this process did with an answer, kept beside it and never part of it."""
 
-    base_url: str | None = None
-    """Where the answer came from, so that a notebook preview can fetch a thumbnail of an
-    image not saved yet (the localhost URL itself would not load on a remote kernel)."""
+    preview: Callable[[], ImageClient] | None = None
+    """A client for where the answer came from, made by the client that read it, so that a
+    notebook preview can fetch a thumbnail of an image not saved yet (the localhost URL
+    itself would not load on a remote kernel) without this module importing the client."""
     saved: list[Path] = field(default_factory=list)
     """What save() wrote, for the notebook preview (save() returns the paths)."""
     thumbnails: dict[int, bytes] = field(default_factory=dict)

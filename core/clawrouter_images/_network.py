@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Iterator
 
 import httpx
 
@@ -52,6 +53,14 @@ def parse_url(text: str) -> httpx.URL | None:
     except Exception:
         return None
     return url
+
+
+def shown_url(url: str | httpx.URL) -> str:
+    """``url`` as it may be shown (messages, reprs, logs): without user name and password."""
+    parsed = url if isinstance(url, httpx.URL) else parse_url(url)
+    if parsed is None:
+        return "(not a URL)"
+    return str(parsed.copy_with(userinfo=b"")) if parsed.userinfo else str(parsed)
 
 
 def clawrouter_image_path(url: httpx.URL) -> str | None:
@@ -122,3 +131,64 @@ def literal_refusal(url: httpx.URL) -> str | None:
 def blocked(err: BaseException) -> bool:
     """Whether an httpx error is the address rule refusing a connection (see ``_guard``)."""
     return any(getattr(e, "address_rule", False) for e in (err, err.__cause__))
+
+
+# -- URLs in answers and in text an LLM reads ---------------------------------------------
+
+# Browsers, CDNs and LLM context windows all stop well before this: a longer "URL" from
+# the server is no link anyone can use, only a flood of text.
+MAX_URL_CHARS = 2048
+# Printable ASCII only: a URL with other characters (a right-to-left override, a lookalike
+# letter) is percent-encoded by whoever means it; white space, quotes and brackets end it.
+_HTTP_URL = re.compile(r"https?://[!#-&(-;=?-\[\]_a-z~]+", re.IGNORECASE)
+_DATA_IMAGE = re.compile(r"data:image/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
+# How far error messages look for URLs in an answer they could not use.
+_MAX_SHOWN_URLS = 4
+_MAX_WALK = 2000
+
+
+def usable_url(value: object) -> str | None:
+    """``value`` if it is a URL this package may fetch, save from or show, else None."""
+    if not isinstance(value, str):
+        return None
+    if _DATA_IMAGE.match(value):
+        return value
+    if len(value) > MAX_URL_CHARS or not _HTTP_URL.fullmatch(value):
+        return None
+    parsed = parse_url(value)
+    return value if parsed is not None and parsed.host else None
+
+
+def linkable(url: str | None) -> bool:
+    """Whether a result URL may be shown as a link (to an LLM, in a notebook): usable, and
+    not inline data."""
+    return url is not None and not url.startswith("data:") and usable_url(url) is not None
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every string inside ``value``, breadth first, a bounded number of nodes."""
+    queue = [value]
+    seen = 0
+    while queue and seen < _MAX_WALK:
+        node = queue.pop(0)
+        seen += 1
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            queue.extend(node.values())
+        elif isinstance(node, list):
+            queue.extend(node)
+
+
+def found_urls(body: object) -> list[str]:
+    """The http(s) URLs an answer holds anywhere (a few), for a message that must not lose
+    them: each is usable (``usable_url``), so it is short and safe to show."""
+    urls: list[str] = []
+    for text in _strings(body):
+        for match in _HTTP_URL.finditer(text[: MAX_URL_CHARS * _MAX_SHOWN_URLS * 4]):
+            url = usable_url(match.group().rstrip(".,;:)]}"))
+            if url is not None and url not in urls:
+                urls.append(url)
+                if len(urls) == _MAX_SHOWN_URLS:
+                    return urls
+    return urls

@@ -39,7 +39,6 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from ._answers import linkable
 from ._budget import Budget
 from ._catalog import (
     MODELS,
@@ -67,6 +66,7 @@ from ._exceptions import (
     paid_result_error,
     quote,
 )
+from ._network import linkable
 from ._pixels import Unreadable
 from ._progress import ImageProgress, awaiting, watching
 from ._vision import PILLOW_MISSING, for_vision, pillow_installed

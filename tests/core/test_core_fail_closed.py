@@ -27,8 +27,8 @@ from clawrouter_images import (
     ResponseValidationError,
     estimate_cost,
 )
-from clawrouter_images._answers import MAX_URL_CHARS, found_urls, usable_url
 from clawrouter_images._constants import MAX_MESSAGE_CHARS
+from clawrouter_images._network import MAX_URL_CHARS, found_urls, usable_url
 from clawrouter_images._refusals import refused_before_payment
 
 if TYPE_CHECKING:

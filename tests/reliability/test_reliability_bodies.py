@@ -706,7 +706,9 @@ async def test_local_state_never_comes_from_the_wire(
     _serve("answer", stub, reply(body, 200, JSON_TYPE))
     response = await _generate(caller)
     assert response._local.saved == []
-    assert response._local.base_url == caller.base_url
+    assert response._local.preview is not None
+    with response._local.preview() as preview:  # a client for the caller's own base URL
+        assert preview.base_url == caller.base_url
     assert "/etc/passwd" not in response._repr_html_()
     paths = await caller.save(response, tmp_path)
     assert response._local.saved == paths
