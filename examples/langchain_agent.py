@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import os
+import sys
 from typing import Any
 
 from langchain.agents import create_agent
@@ -19,13 +22,29 @@ from langchain.agents import create_agent
 from clawrouter_images import ImageClient
 from langchain_clawrouter import ClawRouterImageToolkit
 
+OUTPUT = "clawrouter-examples"
+
+
+def _online_problem() -> str | None:
+    """What a real run lacks (the chat model's package or key), said before anything runs."""
+    if importlib.util.find_spec("langchain_openai") is None:
+        return "this example's chat model needs: pip install langchain-openai"
+    if not os.environ.get("OPENAI_API_KEY"):
+        return "this example's chat model needs OPENAI_API_KEY"
+    return None
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A LangChain agent with ClawRouter image tools.")
     parser.add_argument("request", nargs="?", default="Draw me a cyberpunk city at night")
     parser.add_argument("--emulator", action="store_true", help="offline: no ClawRouter, no key")
-    parser.add_argument("-o", "--output", default="images", help="where to save (default images/)")
+    parser.add_argument("-o", "--output", default=OUTPUT, help=f"where to save (default {OUTPUT}/)")
     args = parser.parse_args(argv)
+    if not args.emulator:
+        missing = _online_problem()
+        if missing:
+            print(f"{missing}; or run offline with --emulator", file=sys.stderr)
+            return 2
 
     with contextlib.ExitStack() as stack:
         model: Any = "openai:gpt-4.1-mini"  # any LangChain chat model, or "provider:model"

@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
+import os
+import sys
 from typing import Any
 
 from llama_index.core.agent.workflow import FunctionAgent
@@ -30,12 +33,29 @@ async def ask(request: str, *, llm: Any, base_url: str | None, output: str) -> s
     return str(response)
 
 
+OUTPUT = "clawrouter-examples"
+
+
+def _online_problem() -> str | None:
+    """What a real run lacks (the LLM's package or key), said before anything runs."""
+    if importlib.util.find_spec("llama_index.llms.openai") is None:
+        return "this example's LLM needs: pip install llama-index-llms-openai"
+    if not os.environ.get("OPENAI_API_KEY"):
+        return "this example's LLM needs OPENAI_API_KEY"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A LlamaIndex agent with ClawRouter image tools.")
     parser.add_argument("request", nargs="?", default="Draw me a cyberpunk city at night")
     parser.add_argument("--emulator", action="store_true", help="offline: no ClawRouter, no key")
-    parser.add_argument("-o", "--output", default="images", help="where to save (default images/)")
+    parser.add_argument("-o", "--output", default=OUTPUT, help=f"where to save (default {OUTPUT}/)")
     args = parser.parse_args(argv)
+    if not args.emulator:
+        missing = _online_problem()
+        if missing:
+            print(f"{missing}; or run offline with --emulator", file=sys.stderr)
+            return 2
 
     with contextlib.ExitStack() as stack:
         if args.emulator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import runpy
 import sys
 from pathlib import Path
@@ -29,11 +30,20 @@ def run_example(
     name: str, args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
     """Run ``examples/<name>`` as ``python examples/<name> ARGS`` would, in this process."""
+    code, out, _ = run_example_streams(name, args, monkeypatch, capsys)
+    return code, out
+
+
+def run_example_streams(
+    name: str, args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``run_example``, with what it wrote on stderr too."""
     monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *args])
     with pytest.raises(SystemExit) as exit_:
         runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     code = exit_.value.code
-    return code if isinstance(code, int) else 1, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return code if isinstance(code, int) else 1, captured.out, captured.err
 
 
 @pytest.mark.parametrize("name", ["langchain_agent.py", "llamaindex_agent.py"])
@@ -61,3 +71,47 @@ def test_example_takes_the_request_from_the_command_line(
     assert code == 0
     assert png_size(tmp_path / "a-high-res-portrait-of-a-samurai.png") == (1024, 1792)
     assert "google/nano-banana-pro at 1024x1792" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "package"),
+    [
+        ("langchain_agent.py", "langchain_openai"),
+        ("llamaindex_agent.py", "llama_index.llms.openai"),
+    ],
+)
+def test_example_without_its_model_says_what_to_install(
+    name: str,
+    package: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Online without the chat model's package: one line naming it, exit 2, nothing written."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda found, *a: None)
+    code, _, err = run_example_streams(name, ["-o", str(tmp_path / "out")], monkeypatch, capsys)
+    assert code == 2
+    assert "pip install" in err
+    assert "--emulator" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["langchain_agent.py", "llamaindex_agent.py"])
+def test_example_without_a_key_says_so(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Online with the package but no OPENAI_API_KEY: one line, exit 2."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda found, *a: object())
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, _, err = run_example_streams(name, [], monkeypatch, capsys)
+    assert code == 2
+    assert "OPENAI_API_KEY" in err
+
+
+def test_the_examples_default_folder_is_ignored_by_git() -> None:
+    """Run from the repository, the examples write where .gitignore covers."""
+    ignored = (EXAMPLES.parent / ".gitignore").read_text().split()
+    for name in ("langchain_agent.py", "llamaindex_agent.py"):
+        default = runpy.run_path(str(EXAMPLES / name))["OUTPUT"]
+        assert f"{default}/" in ignored
