@@ -23,15 +23,27 @@ if TYPE_CHECKING:
 __all__ = ["FRAMEWORKS", "run_demo", "scripted_chat_model", "scripted_llm"]
 
 
+_DEMO_INSTALL = 'pip install "clawrouter-images[demo]"'
+
+
 def scripted_chat_model() -> ScriptedChatModel:
     """A LangChain chat model that makes the brief's tool call for each request (needs ``langchain``)."""
-    from ._langchain import ScriptedChatModel
-
+    try:
+        from ._langchain import ScriptedChatModel
+    except ImportError as err:
+        raise ImportError(
+            f"scripted_chat_model() needs LangChain's agents ({err.name} is missing): "
+            f"{_DEMO_INSTALL}"
+        ) from err
     return ScriptedChatModel()
 
 
 def scripted_llm() -> MockFunctionCallingLLM:
     """A LlamaIndex LLM that makes the brief's tool call for each request (needs ``llama-index-core``)."""
-    from ._llamaindex import scripted_llm
-
+    try:
+        from ._llamaindex import scripted_llm
+    except ImportError as err:
+        raise ImportError(
+            f"scripted_llm() needs LlamaIndex ({err.name} is missing): {_DEMO_INSTALL}"
+        ) from err
     return scripted_llm()

@@ -39,7 +39,8 @@ from ._script import (
 FRAMEWORKS = ("langchain", "llamaindex")
 _NEEDS = {
     "langchain": (
-        ("langchain", "langchain"),
+        # The demo's extra brings LangChain's agents with the tools.
+        ("langchain", "clawrouter-images[demo]"),
         ("langchain_clawrouter", "clawrouter-images[langchain]"),
     ),
     "llamaindex": (

@@ -196,7 +196,8 @@ def test_a_missing_framework_says_what_to_install(
     code, _, err = run_demo(["-o", str(tmp_path / "out")])
     assert code == 1
     assert err == (
-        'clawrouter-images: error: the LangChain agent needs langchain: pip install "langchain" '
+        "clawrouter-images: error: the LangChain agent needs langchain: "
+        'pip install "clawrouter-images[demo]" '
         "(or --framework to run the other agent only)\n"
     )
 
@@ -241,3 +242,21 @@ def test_importing_the_demo_imports_no_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("name", "framework"),
+    [("scripted_chat_model", "langchain"), ("scripted_llm", "llama_index")],
+)
+def test_a_scripted_model_without_its_framework_names_the_extra(
+    name: str, framework: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples' scripted models, with their framework missing: the pip line to run."""
+    import clawrouter_images_demo
+
+    for module in [m for m in sys.modules if m.startswith(("clawrouter_images_demo._", framework))]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, framework, None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r'pip install "clawrouter-images\[demo\]"') as caught:
+        getattr(clawrouter_images_demo, name)()
+    assert framework in str(caught.value)
