@@ -134,6 +134,30 @@ def test_a_users_suite_can_use_the_plugin(
     result.assert_outcomes(passed=2)
 
 
+def test_an_async_test_with_anyio_uses_the_async_client(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With anyio's marker (as the README says), no pytest-asyncio: the async client works."""
+    pytester.makeconftest('pytest_plugins = ["clawrouter_images.testing"]')
+    pytester.makepyfile(
+        test_my_async_code="""
+        import pytest
+
+        @pytest.mark.anyio
+        @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+        async def test_draws(clawrouter_async_client, clawrouter_emulator, anyio_backend):
+            await clawrouter_async_client.generate("a red fox", model="nano-banana")
+            assert clawrouter_emulator.spent_usd > 0
+        """
+    )
+    sources = {str(Path(str(clawrouter_images.__file__)).parents[1])}
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sorted(sources)))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error"
+    )
+    result.assert_outcomes(passed=1)
+
+
 def test_loading_the_plugin_imports_nothing_heavy() -> None:
     """The plugin every pytest run loads imports no httpx, pydantic or client until a fixture runs."""
     import subprocess
