@@ -16,18 +16,19 @@ import dataclasses
 import errno
 import json
 import logging
+import math
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ._catalog import MODELS, ImageModel
+from ._catalog import MODELS, FreeSizes, ImageModel
 from ._client import ImageClient
 from ._constants import DEFAULT_HOST, DEFAULT_PORT, PROGRESS_INTERVAL_SECONDS
-from ._exceptions import ClawRouterError
+from ._exceptions import ClawRouterError, InvalidRequestError
 from ._files import prepare_save_dir
 from ._models import ImageResponse
 from ._version import package_version
@@ -258,8 +259,9 @@ def _add_where(parser: argparse.ArgumentParser, emulator_help: str) -> None:
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
-    """``--host``, ``--port`` and ``--image-dir``: shared with ``python -m
-    clawrouter_images.emulator``, so both commands read the same."""
+    """``--host``, ``--port``, ``--image-dir`` and what the emulator does (``--model``,
+    ``--slow``, ``--fault``): shared with ``python -m clawrouter_images.emulator``, so both
+    commands read the same."""
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
     )
@@ -274,6 +276,70 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="where to keep the images (default: a temporary folder, removed on exit)",
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        type=_extra_model,
+        metavar="ID=PRICE",
+        help="also serve a model the catalogue does not list, at PRICE USD an image "
+        "(repeatable), e.g. acme/pixel-9=0.03: try a newer model offline",
+    )
+    parser.add_argument(
+        "--slow",
+        type=_positive,
+        metavar="SECONDS",
+        help="answer every image request after SECONDS (watch progress reports offline)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="make the next image request misbehave as ClawRouter does (repeatable, in "
+        "order): payment_rejected, rate_limited, server_error, timeout, drop, job_stub, ... "
+        "(clawrouter_images.emulator.FAULT_KINDS lists them all)",
+    )
+
+
+def _extra_model(text: str) -> ImageModel:
+    """``ID=PRICE`` as a model the emulator serves: any size up to 4096 a side, edits too."""
+    name, sep, price = text.partition("=")
+    try:
+        usd = float(price)
+    except ValueError:
+        usd = math.nan
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected ID=PRICE, like acme/pixel-9=0.03, not {text!r}")
+    try:
+        return ImageModel(
+            id=name.strip(),
+            price_usd=usd,
+            sizes=("1024x1024",),
+            free_sizes=FreeSizes(min_side=256, max_side=4096, max_pixels=4096 * 4096),
+            can_edit=True,
+            can_mask=True,
+            max_input_images=4,
+            best_for="added with --model",
+        )
+    except InvalidRequestError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def emulator_from(args: argparse.Namespace, **options: Any) -> Emulator:
+    """The emulator the serve options describe (``options`` go to ``Emulator``).
+
+    Raises ``ValueError`` naming the kinds for an unknown ``--fault``."""
+    from .emulator import Emulator, Fault
+
+    faults = [Fault(kind) for kind in args.fault]
+    emulator = Emulator(image_dir=args.image_dir, models=args.model, **options)
+    for fault in faults:
+        emulator.add_fault(fault)
+    if args.slow:
+        # After the scripted faults: those come first, then every request is slow.
+        emulator.add_fault(Fault("slow", delay=args.slow), times=None)
+    return emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -427,12 +493,16 @@ def _health(args: argparse.Namespace) -> int:
 
 def _emulate(args: argparse.Namespace) -> int:
     with _needs_extra("emulator", "the emulator"):
-        from .emulator import Emulator
         from .emulator._server import exposure_warning
 
+        try:
+            emulator = emulator_from(args)
+        except ValueError as err:
+            print(f"clawrouter-images emulate: error: --fault: {err}", file=sys.stderr)
+            return EXIT_USAGE
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
-        emulator = stack.enter_context(Emulator(image_dir=args.image_dir))
+        stack.enter_context(emulator)
         url = _listen(stack, emulator, args.host, args.port)
         # A service manager stops us with SIGTERM: leave as cleanly as on Ctrl+C.
         stack.enter_context(_on_sigterm(stop.set))

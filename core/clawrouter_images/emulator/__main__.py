@@ -8,8 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._cli import add_serve_options
-from ._app import Emulator
+from .._cli import add_serve_options, emulator_from
 from ._server import exposure_warning, run
 
 
@@ -45,9 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options and serve; returns the exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(name)s: %(message)s")
-    emulator = Emulator(
-        image_dir=args.image_dir, port=args.port, idle_timeout=args.idle_timeout, cwd=args.cwd
-    )
+    try:
+        emulator = emulator_from(args, port=args.port, idle_timeout=args.idle_timeout, cwd=args.cwd)
+    except ValueError as err:
+        print(f"error: --fault: {err}", file=sys.stderr)
+        return 2
     warning = exposure_warning(args.host)
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)

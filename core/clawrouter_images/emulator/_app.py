@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -49,6 +50,7 @@ import anyio
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from .._catalog import MODELS, ImageModel
 from .._constants import (
     DEFAULT_EDIT_MODEL,
     DEFAULT_GENERATE_MODEL,
@@ -130,7 +132,8 @@ class Emulator:
     ``max_body_bytes``: a longer request body is answered ``413`` as soon as its
     ``Content-Length`` or its count of bytes received passes this, without reading the
     rest (default: what a 4-image edit at the client's ``MAX_INPUT_IMAGE_BYTES`` needs,
-    about 267 MiB).
+    about 267 MiB).  ``models``: image models the upstream serves beyond the catalogue, as a
+    deployer describes them (``ImageModel``), priced in the ledger as given.
     """
 
     def __init__(
@@ -146,6 +149,7 @@ class Emulator:
         balance_usd: float | None = 5.0,
         upstream_host: str = DEFAULT_UPSTREAM_HOST,
         max_body_bytes: int = MAX_BODY_BYTES,
+        models: Sequence[ImageModel] = (),
     ) -> None:
         if idle_timeout <= 0:
             raise ValueError("idle_timeout must be > 0")
@@ -160,6 +164,7 @@ class Emulator:
             self._cleanup = None
         self.port = port
         self.idle_timeout = idle_timeout
+        self.models: Mapping[str, ImageModel] = {**MODELS, **{m.id: m for m in models}}
         self.cwd = Path(cwd) if cwd is not None else None
         self.home = Path(home) if home is not None else None
         self.wallet = wallet
@@ -386,15 +391,16 @@ class Emulator:
 
     # -- image routes ----------------------------------------------------------------------
 
-    @staticmethod
-    def _note(trace: Trace, payload: object, default_model: str) -> None:
+    def _note(self, trace: Trace, payload: object, default_model: str) -> None:
         """Record model, size, n and the estimate, whatever the upstream will think of them."""
         if isinstance(payload, dict):
             model, size, n = payload.get("model"), payload.get("size"), payload.get("n", 1)
             trace.model = model if isinstance(model, str) and model else None
             trace.size = size if isinstance(size, str) else None
             trace.n = n if isinstance(n, int) and not isinstance(n, bool) else None
-        trace.estimated_cost_usd = estimate_usd(trace.model or default_model, trace.size, trace.n)
+        trace.estimated_cost_usd = estimate_usd(
+            trace.model or default_model, trace.size, trace.n, self.models
+        )
 
     async def _generations(self, body: bytes, trace: Trace) -> Answer:
         # ClawRouter parses the body only for its usage log and forwards it byte for byte.

@@ -26,7 +26,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,12 +75,12 @@ def _decode_data_uri(value: str) -> bytes:
         raise ValueError("invalid base64") from err
 
 
-def _check_model(raw: object, route: Route) -> ImageModel | Reply:
+def _check_model(raw: object, route: Route, models: Mapping[str, ImageModel]) -> ImageModel | Reply:
     if not isinstance(raw, str):
         return invalid(f"Unknown model: {json.dumps(raw)}")
     if raw in DELISTED:
         return json_reply(400, {"error": DELISTED[raw]})
-    model = MODELS.get(raw)
+    model = models.get(raw)
     if model is None or not model.available:
         return invalid(f"Unknown model: {raw}")
     if route == "image2image" and not model.can_edit:
@@ -124,8 +124,15 @@ def _check_images(
         return invalid(f"mask is not a readable image: {err}")
 
 
-def validate(route: Route, payload: object, *, valid_json: bool) -> Job | Reply:
-    """The upstream's checks, in order; a ``Reply`` is its 400."""
+def validate(
+    route: Route,
+    payload: object,
+    *,
+    valid_json: bool,
+    models: Mapping[str, ImageModel] = MODELS,
+) -> Job | Reply:
+    """The upstream's checks, in order; a ``Reply`` is its 400.  ``models``: what the
+    upstream serves, by full id (the catalogue, plus any model the emulator was given)."""
     if not valid_json:
         return json_reply(400, {"error": "Invalid JSON body"})
     if not isinstance(payload, dict):
@@ -133,7 +140,7 @@ def validate(route: Route, payload: object, *, valid_json: bool) -> Job | Reply:
     raw_model = payload.get("model")
     if js_falsy(raw_model):
         raw_model = DEFAULT_GENERATE_MODEL if route == "generations" else DEFAULT_EDIT_MODEL
-    model = _check_model(raw_model, route)
+    model = _check_model(raw_model, route, models)
     if isinstance(model, Reply):
         return model
     prompt = payload.get("prompt")

@@ -25,9 +25,10 @@ as a ``GET`` just before the image2image entry (entries are recorded when answer
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .._catalog import estimate_cost, format_usd
+from .._catalog import ImageModel, estimate_cost, format_usd
 from .._constants import GENERATIONS_PATH, IMAGE2IMAGE_PATH
 from ._faults import FaultKind
 
@@ -87,14 +88,18 @@ def _printable(text: str, limit: int) -> str:
     return shown + ("…" if len(text) > limit else "")
 
 
-def estimate_usd(model: object, size: object, n: object) -> float:
-    """``estimate_cost`` for whatever the body held; 0.0 when it cannot be priced."""
+def estimate_usd(
+    model: object, size: object, n: object, models: Mapping[str, ImageModel] | None = None
+) -> float:
+    """``estimate_cost`` for whatever the body held; 0.0 when it cannot be priced.
+    ``models``: the emulator's own (extra models priced as they were given)."""
     if not isinstance(model, str):
         return 0.0
     count = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+    priced: str | ImageModel = (models or {}).get(model) or model
     for candidate in (size if isinstance(size, str) else None, None):
         try:
-            return estimate_cost(model, candidate, count)
+            return estimate_cost(priced, candidate, count)
         except ValueError:  # unknown model, or a size the catalogue cannot parse
             continue
     return 0.0

@@ -222,7 +222,7 @@ async def _faulty_answer(
     trace.fault = fault.kind
     job: Job | Reply | None = None
     if fault.kind in _RESULT_KINDS:
-        job = validate(route, payload, valid_json=valid_json)
+        job = validate(route, payload, valid_json=valid_json, models=emu.models)
         if isinstance(job, Reply):
             trace.paid = bool(fault.paid)
             return job
@@ -250,7 +250,7 @@ async def upstream_answer(
     fault = emu._faults.take(path, trace.model)
     if fault is not None:
         return await _faulty_answer(emu, fault, route, payload, valid_json, trace)
-    job = validate(route, payload, valid_json=valid_json)
+    job = validate(route, payload, valid_json=valid_json, models=emu.models)
     if isinstance(job, Reply):
         return job
     trace.paid = True
