@@ -44,7 +44,7 @@ class Budget:
         self, limit_usd: float | None = None, *, name: str = "budget_usd", advice: str = ""
     ) -> None:
         self.limit_usd = usd_limit(name, limit_usd)
-        self._advice = advice or f"raise {name}, or start a new budget"
+        self._advice = advice or f"Raise {name}, or start a new budget."
         self._spent = 0.0
         self._reserved = 0.0
         self._lock = threading.Lock()

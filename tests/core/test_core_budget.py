@@ -211,3 +211,16 @@ async def test_refusals_release_the_reservation(make_twin: MakeTwin, server: Ser
         await api.generate("a red fox")
     await api.generate("a red fox")
     assert api.spent_usd == pytest.approx(BANANA)
+
+
+def test_a_budget_refusal_reads_as_sentences() -> None:
+    """After a full stop comes a capital letter, with the default advice too."""
+    import re
+
+    from clawrouter_images._budget import Budget
+
+    budget = Budget(0.01)
+    with pytest.raises(BudgetExceededError) as caught:
+        budget.check("1 x google/nano-banana at 1024x1024", 0.0525)
+    assert re.findall(r"\. ([a-z])", caught.value.message) == []
+    assert "Raise budget_usd" in caught.value.message
