@@ -34,7 +34,7 @@ from langchain_core.tools import BaseTool  # noqa: E402
 
 from _harness import interleaved_seconds, median_us, per_call_seconds, stub_server  # noqa: E402
 from clawrouter_images import ImageClient  # noqa: E402
-from clawrouter_images.agent_tools import generate_schema  # noqa: E402
+from clawrouter_images.agent_tools._schemas import generate_schema  # noqa: E402
 from langchain_clawrouter import ClawRouterGenerateImage  # noqa: E402
 
 CALL = {"name": "generate_image", "args": {"prompt": "a red fox"}, "id": "c1", "type": "tool_call"}

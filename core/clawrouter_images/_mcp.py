@@ -15,7 +15,6 @@ in how handlers are registered and how a call reports progress, which ``_server`
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,24 +22,10 @@ import anyio
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from pydantic import ValidationError
 
 from ._exceptions import ClawRouterError
 from ._version import package_version
-from .agent_tools import (
-    EDIT_TOOL_NAME,
-    GENERATE_TOOL_NAME,
-    EditArgs,
-    GenerateArgs,
-    ImageProgress,
-    ImageToolConfig,
-    ImageTools,
-    edit_description,
-    edit_schema,
-    generate_description,
-    generate_schema,
-    invalid_arguments,
-)
+from .agent_tools import ImageProgress, ImageToolConfig, ImageTools
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -61,60 +46,48 @@ class McpImageTools:
 
     def __init__(self, config: ImageToolConfig, *, base_url: str | None = None) -> None:
         self.runner = ImageTools(config, base_url=base_url)
-        self._schemas: dict[str, type[GenerateArgs | EditArgs]] = {
-            GENERATE_TOOL_NAME: generate_schema(config)
-        }
-        descriptions = {GENERATE_TOOL_NAME: generate_description(config)}
-        if config.offers_editing():
-            self._schemas[EDIT_TOOL_NAME] = edit_schema(config)
-            descriptions[EDIT_TOOL_NAME] = edit_description(config)
         # Models are built from their wire spelling: mcp 2.x renamed the fields
         # (inputSchema -> input_schema) but still reads the wire names, which 1.x has.
         self.tools = [
             types.Tool.model_validate(
                 {
-                    "name": name,
-                    "description": descriptions[name],
-                    "inputSchema": schema.model_json_schema(),
+                    "name": tool.name,
+                    "description": tool.description,
+                    "inputSchema": tool.schema.model_json_schema(),
                 }
             )
-            for name, schema in self._schemas.items()
+            for tool in self.runner.tools
         ]
 
     async def call(
         self, name: str, arguments: dict[str, Any] | None, report: Report | None
     ) -> types.CallToolResult:
         """Run one tool call; every refusal or failure the LLM can act on is a tool error."""
-        schema = self._schemas.get(name)
-        if schema is None:
-            return _error(f"unknown tool {name!r}; this server has {', '.join(self._schemas)}")
+        listed = [tool.name for tool in self.tools]
+        if name not in listed:
+            return _error(f"unknown tool {name!r}; this server has {', '.join(listed)}")
         try:
-            args = schema.model_validate(arguments or {})
-        except ValidationError as err:
-            return _error(invalid_arguments(err))
-        try:
-            answer = await self.runner.arun(args, report)
+            answer = await self.runner.arun(self.runner.parse(name, arguments or {}), report)
         except ClawRouterError as err:
             # The same text LangChain's ToolException carries; after a payment it lists
             # the paid answer's URLs (paid_result_error), so the images are not lost.
             return _error(err.message)
-        images = [
-            {
-                "type": "image",
-                "data": base64.b64encode(image.data).decode("ascii"),
-                "mimeType": image.mime_type,
-            }
-            for image in answer.images
-            if image.data is not None
-        ]
-        return _result([{"type": "text", "text": answer.text}, *images], error=False)
+        return _result(answer.parts(_text, _image), error=False)
 
     async def aclose(self) -> None:
         await self.runner.aclose()
 
 
+def _text(text: str) -> dict[str, str]:
+    return {"type": "text", "text": text}
+
+
+def _image(data: str, mime_type: str) -> dict[str, str]:
+    return {"type": "image", "data": data, "mimeType": mime_type}
+
+
 def _error(message: str) -> types.CallToolResult:
-    return _result([{"type": "text", "text": message}], error=True)
+    return _result([_text(message)], error=True)
 
 
 def _result(content: list[dict[str, str]], *, error: bool) -> types.CallToolResult:

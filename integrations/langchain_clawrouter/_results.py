@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,7 +14,7 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import ToolException
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images.agent_tools import ImageProgress, ResultImage
+from clawrouter_images.agent_tools import ImageProgress, ToolAnswer
 
 PROGRESS_EVENT = "clawrouter_image_progress"
 """The name of the custom events the tools emit while a call is in flight."""
@@ -23,21 +22,14 @@ PROGRESS_EVENT = "clawrouter_image_progress"
 ToolContent = str | list[dict[str, object]]
 
 
-def tool_content(text: str, images: list[ResultImage]) -> ToolContent:
-    """The text alone, or, when images were fetched for a vision model, text then image blocks.
-
-    The images travel only as standard image blocks, never as base64 inside the text.
-    """
-    if not images:
-        return text
-    blocks: list[dict[str, object]] = [dict(create_text_block(text))]
-    for image in images:
-        if image.data is not None:
-            encoded = base64.b64encode(image.data).decode("ascii")
-            blocks.append(dict(create_image_block(base64=encoded, mime_type=image.mime_type)))
-        elif image.url is not None:
-            blocks.append(dict(create_image_block(url=image.url, mime_type=image.mime_type)))
-    return blocks
+def tool_content(answer: ToolAnswer) -> ToolContent:
+    """The text alone, or, when images were fetched for a vision model, text then image blocks."""
+    if not answer.images:
+        return answer.text
+    return answer.parts(
+        lambda text: dict(create_text_block(text)),
+        lambda data, mime_type: dict(create_image_block(base64=data, mime_type=mime_type)),
+    )
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict
 
-from clawrouter_images.agent_tools import ImageToolSettings
+from clawrouter_images.agent_tools import TOOLS, ImageToolSettings
 
 from .tools import ClawRouterEditImage, ClawRouterGenerateImage
 
@@ -52,9 +52,9 @@ class ClawRouterImageToolkit(ImageToolSettings, BaseToolkit):
     model_config = ConfigDict(extra="forbid")
 
     def get_tools(self) -> list[BaseTool]:
-        """The tools, sharing this toolkit's two clients."""
+        """The offered tools, sharing this toolkit's two clients."""
         settings = self.settings()
-        tools: list[BaseTool] = [ClawRouterGenerateImage(**settings)]
-        if self.offers_editing():
-            tools.append(ClawRouterEditImage(**settings))
-        return tools
+        return [_CLASSES[tool.name](**settings) for tool in TOOLS if tool.offered(self)]
+
+
+_CLASSES = {cls.declared: cls for cls in (ClawRouterGenerateImage, ClawRouterEditImage)}

@@ -6,7 +6,7 @@
 
 import functools
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from langchain_core.tools import BaseTool, ToolException
 from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
@@ -17,15 +17,8 @@ from typing_extensions import Self
 from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
-    EditArgs,
-    GenerateArgs,
-    ImageToolConfig,
     ImageToolResult,
     ImageToolSettings,
-    edit_description,
-    edit_schema,
-    generate_description,
-    generate_schema,
     invalid_arguments,
 )
 
@@ -65,58 +58,50 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
         bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
     ) = invalid_arguments
 
-    # Cached properties rather than PrivateAttr: read on every call (see ImageToolConfig).
-
-    @functools.cached_property
-    def _arguments(self) -> type[GenerateArgs | EditArgs]:
-        return self._schema(self._runner.config)
-
-    @functools.cached_property
-    def _call_schema(self) -> dict[str, Any]:
-        return self._arguments.model_json_schema()
+    declared: ClassVar[str]
+    """The contract's tool this class offers (its ``name`` may differ)."""
 
     @model_validator(mode="after")
     def _describe_for_the_llm(self) -> Self:
         # ImageToolSettings._connect, which runs first, has checked the models.
+        offered = self._runner.tool(self.declared)
         if "description" not in self.model_fields_set:
-            self.description = self._describe(self._runner.config)
+            self.description = offered.description
         if self.args_schema is None:
-            self.args_schema = self._arguments
+            self.args_schema = offered.schema
         return self
+
+    # Cached rather than a PrivateAttr: read on every call (see ImageToolConfig).
+    @functools.cached_property
+    def _call_schema(self) -> dict[str, Any]:
+        return self._runner.tool(self.declared).schema.model_json_schema()
 
     @property
     def tool_call_schema(self) -> ArgsSchema:
         """What the LLM is shown: the contract's JSON schema, which keeps within OpenAI's
         strict mode and Anthropic's rules (LangChain's own copy of the model would bring
         back defaults and length limits).  The arguments are still validated in full."""
-        if self.args_schema is self._arguments:
+        if self.args_schema is self._runner.tool(self.declared).schema:
             return self._call_schema
         return super().tool_call_schema
 
-    def _describe(self, config: ImageToolConfig) -> str:
-        raise NotImplementedError
-
-    def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
-        raise NotImplementedError
-
-    # LangChain validated the arguments against args_schema; the contract's model checks
-    # them again (a deployer's own args_schema may differ from it; a ValidationError here
-    # reaches the LLM through handle_validation_error), which pydantic-core does in about
-    # half the time model_construct takes to trust them.
+    # LangChain validated the arguments against args_schema; the contract checks them again
+    # (a deployer's own args_schema may let through what it refuses), which pydantic-core
+    # does in about half the time model_construct takes to trust them.
     # No run_manager parameter: the tools start no child runs (progress events find the run
     # through the context), and each annotated parameter is resolved again on every call.
 
     def _run(self, **arguments: Any) -> ToolOutput:
-        args = self._arguments.model_validate(arguments)
         with clawrouter_errors_as_tool_exceptions():
+            args = self._runner.parse(self.declared, arguments)
             answer = self._runner.run(args, progress_reporter(self.name))
-        return ToolOutput(tool_content(answer.text, answer.images), answer.artifact)
+        return ToolOutput(tool_content(answer), answer.artifact)
 
     async def _arun(self, **arguments: Any) -> ToolOutput:
-        args = self._arguments.model_validate(arguments)
         with clawrouter_errors_as_tool_exceptions():
+            args = self._runner.parse(self.declared, arguments)
             answer = await self._runner.arun(args, aprogress_reporter(self.name))
-        return ToolOutput(tool_content(answer.text, answer.images), answer.artifact)
+        return ToolOutput(tool_content(answer), answer.artifact)
 
 
 class ClawRouterGenerateImage(_ClawRouterImageTool):
@@ -181,13 +166,8 @@ class ClawRouterGenerateImage(_ClawRouterImageTool):
         saying what to do, e.g. "ClawRouter is not running at http://127.0.0.1:8402 — …".
     """
 
+    declared = GENERATE_TOOL_NAME
     name: str = GENERATE_TOOL_NAME
-
-    def _describe(self, config: ImageToolConfig) -> str:
-        return generate_description(config)
-
-    def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
-        return generate_schema(config)
 
 
 class ClawRouterEditImage(_ClawRouterImageTool):
@@ -264,10 +244,5 @@ class ClawRouterEditImage(_ClawRouterImageTool):
         ``status="error"`` asking for a copy inside them or a URL.
     """
 
+    declared = EDIT_TOOL_NAME
     name: str = EDIT_TOOL_NAME
-
-    def _describe(self, config: ImageToolConfig) -> str:
-        return edit_description(config)
-
-    def _schema(self, config: ImageToolConfig) -> type[GenerateArgs | EditArgs]:
-        return edit_schema(config)

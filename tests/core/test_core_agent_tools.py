@@ -12,16 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clawrouter_images import MODELS, ImageClient, ImageData, ImageResponse, InputImageError
-from clawrouter_images.agent_tools import (
+from clawrouter_images.agent_tools import ImageToolConfig
+from clawrouter_images.agent_tools._descriptions import (
     MAX_DESCRIPTION_CHARS,
-    ImageToolConfig,
-    check_local_path,
     edit_description,
-    edit_schema,
-    format_result,
     generate_description,
-    generate_schema,
 )
+from clawrouter_images.agent_tools._file_policy import check_local_path
+from clawrouter_images.agent_tools._results import format_result
+from clawrouter_images.agent_tools._schemas import edit_schema, generate_schema
 
 if TYPE_CHECKING:
     from tests.support.server import FakeClawRouter

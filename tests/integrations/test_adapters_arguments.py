@@ -7,13 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from clawrouter_images.agent_tools import (
-    ImageToolConfig,
-    ImageToolSettings,
-    edit_schema,
-    generate_schema,
-    invalid_arguments,
-)
+from clawrouter_images.agent_tools import ImageToolConfig, ImageToolSettings, invalid_arguments
+from clawrouter_images.agent_tools._schemas import edit_schema, generate_schema
 
 langchain_clawrouter = pytest.importorskip("langchain_clawrouter")
 llama_clawrouter = pytest.importorskip("llama_index.tools.clawrouter")

@@ -157,7 +157,8 @@ def test_a_failing_progress_handler_does_not_fail_the_call(
 ) -> None:
     """A report that raises is logged; the paid call still returns its images."""
     enough = threading.Event()
-    from clawrouter_images.agent_tools import GenerateArgs, ImageToolConfig, ImageTools
+    from clawrouter_images.agent_tools import ImageToolConfig, ImageTools
+    from clawrouter_images.agent_tools._schemas import GenerateArgs
 
     tools = ImageTools(ImageToolConfig(progress_every_s=TICK), client=_slow_sync_client(enough))
     failures = 0
@@ -177,7 +178,8 @@ def test_a_failing_progress_handler_does_not_fail_the_call(
 
 def test_a_fast_call_reports_nothing() -> None:
     """At the default interval a call that answers at once reports no progress."""
-    from clawrouter_images.agent_tools import GenerateArgs, ImageTools
+    from clawrouter_images.agent_tools import ImageTools
+    from clawrouter_images.agent_tools._schemas import GenerateArgs
 
     done = threading.Event()
     done.set()

@@ -19,7 +19,9 @@ from clawrouter_images import AsyncImageClient, ImageClient
 from clawrouter_images._constants import VISION_MAX_BYTES, VISION_MAX_SIDE
 from clawrouter_images._pixels import Unreadable
 from clawrouter_images._vision import for_vision
-from clawrouter_images.agent_tools import GenerateArgs, ImageToolConfig, ImageTools, tool_result
+from clawrouter_images.agent_tools import ImageToolConfig, ImageTools
+from clawrouter_images.agent_tools._results import tool_result
+from clawrouter_images.agent_tools._schemas import GenerateArgs
 from clawrouter_images.emulator import Emulator, Fault
 
 langchain_clawrouter = pytest.importorskip("langchain_clawrouter")

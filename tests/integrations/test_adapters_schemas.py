@@ -108,7 +108,7 @@ def test_limits_left_out_of_the_schema_are_still_enforced(
 
 def test_a_custom_args_schema_is_left_as_given() -> None:
     """A deployer's own args_schema is shown as LangChain would show it."""
-    from clawrouter_images.agent_tools import generate_schema
+    from clawrouter_images.agent_tools._schemas import generate_schema
 
     custom = generate_schema()
     tool = langchain_clawrouter.ClawRouterGenerateImage(base_url=BASE_URL, args_schema=custom)

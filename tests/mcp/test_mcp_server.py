@@ -18,17 +18,14 @@ from pydantic import ValidationError
 from tests.support.mcp_server import Connect
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images.agent_tools import (
+from clawrouter_images.agent_tools import ImageToolConfig, ImageTools, invalid_arguments
+from clawrouter_images.agent_tools._descriptions import edit_description, generate_description
+from clawrouter_images.agent_tools._file_policy import check_local_path
+from clawrouter_images.agent_tools._schemas import (
     EditArgs,
     GenerateArgs,
-    ImageToolConfig,
-    ImageTools,
-    check_local_path,
-    edit_description,
     edit_schema,
-    generate_description,
     generate_schema,
-    invalid_arguments,
 )
 from clawrouter_images.emulator import Emulator, Fault, LedgerEntry
 

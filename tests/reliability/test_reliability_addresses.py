@@ -38,7 +38,7 @@ from clawrouter_images import (
 )
 from clawrouter_images._guard import AsyncGuardedBackend, BlockedAddressError, GuardedBackend
 from clawrouter_images._transport import async_foreign_client, sync_foreign_client
-from clawrouter_images.agent_tools import check_local_path
+from clawrouter_images.agent_tools._file_policy import check_local_path
 from clawrouter_images.emulator import Fault
 from langchain_clawrouter import ClawRouterEditImage
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec

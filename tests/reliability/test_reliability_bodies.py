@@ -48,7 +48,8 @@ from clawrouter_images import (
     UpstreamError,
 )
 from clawrouter_images._inputs import ImageBytes
-from clawrouter_images.agent_tools import ResultImage, ToolAnswer, tool_result
+from clawrouter_images.agent_tools import ToolAnswer
+from clawrouter_images.agent_tools._results import ResultImage, tool_result
 
 if TYPE_CHECKING:
     from tests.support.server import Answer

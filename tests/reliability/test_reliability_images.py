@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from tests.support.png import SIGNATURE, png_bytes
 
 from clawrouter_images import ImageData, ImageResponse, InputImageError
-from clawrouter_images import agent_tools as agent_tools_module
 from clawrouter_images._constants import RESULT_MAX_DECODED_PIXELS, VISION_MAX_SIDE
 from clawrouter_images._display import thumbnail_png
 from clawrouter_images._inputs import ImageBytes, sniff_image_type
@@ -43,7 +42,9 @@ from clawrouter_images._pixels import (
     decode_result,
 )
 from clawrouter_images._vision import for_vision
-from clawrouter_images.agent_tools import GenerateArgs, ImageToolConfig, ImageTools
+from clawrouter_images.agent_tools import ImageToolConfig, ImageTools
+from clawrouter_images.agent_tools import _runner as runner_module
+from clawrouter_images.agent_tools._schemas import GenerateArgs
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -502,7 +503,7 @@ async def test_async_tools_size_images_for_vision_off_the_event_loop(
         threads.append(threading.get_ident())
         return for_vision(data)
 
-    monkeypatch.setattr(agent_tools_module, "for_vision", recording)
+    monkeypatch.setattr(runner_module, "for_vision", recording)
     url = fake.serve("1795503044001-photo001.png", png_bytes(64, 64))
     fake.on("POST", "/v1/images/generations", fake.images(url))
     config = ImageToolConfig(return_image_block=True)

@@ -30,7 +30,9 @@ from tests.support.png import png_bytes
 from clawrouter_images import InputImageError, _safeopen
 from clawrouter_images._constants import CLAWROUTER_IMAGE_DIR
 from clawrouter_images._exceptions import quote
-from clawrouter_images.agent_tools import EditArgs, ImageToolConfig, ImageTools, check_local_path
+from clawrouter_images.agent_tools import ImageToolConfig, ImageTools
+from clawrouter_images.agent_tools._file_policy import check_local_path
+from clawrouter_images.agent_tools._schemas import EditArgs
 
 if TYPE_CHECKING:
     from tests.reliability.conftest import Clients

@@ -12,12 +12,8 @@ from pydantic import ValidationError
 from tests.support.png import png_bytes
 
 from clawrouter_images import ImageClient, PaymentRequiredError
-from clawrouter_images.agent_tools import (
-    ImageToolConfig,
-    ImageToolResult,
-    edit_description,
-    generate_description,
-)
+from clawrouter_images.agent_tools import ImageToolConfig, ImageToolResult
+from clawrouter_images.agent_tools._descriptions import edit_description, generate_description
 from langchain_clawrouter import ClawRouterEditImage, ClawRouterGenerateImage
 
 if TYPE_CHECKING:

@@ -24,15 +24,13 @@ from clawrouter_images import (
     InvalidRequestError,
     PaymentRequiredError,
 )
-from clawrouter_images.agent_tools import (
+from clawrouter_images.agent_tools import ImageToolConfig, ImageToolResult
+from clawrouter_images.agent_tools._descriptions import (
     MAX_DESCRIPTION_CHARS,
-    ImageToolConfig,
-    ImageToolResult,
     edit_description,
-    edit_schema,
     generate_description,
-    generate_schema,
 )
+from clawrouter_images.agent_tools._schemas import edit_schema, generate_schema
 from llama_index.tools.clawrouter import ClawRouterImageToolSpec
 
 if TYPE_CHECKING:
@@ -182,6 +180,21 @@ def test_sync_call_returns_text_and_raw_result(
         "size": "1024x1024",
         "n": 1,
     }
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_raw_input_is_what_the_llm_passed(
+    make_spec: SpecFactory, fake: FakeClawRouter, mode: str
+) -> None:
+    """raw_input keeps the LLM's arguments as FunctionTool records them; raw_output is the
+    artifact, not the answer the blocks were made from."""
+    tool = tools_by_name(make_spec())["generate_image"]
+    arguments = {"prompt": "a fox", "n": 1}
+    output = tool.call(**arguments) if mode == "sync" else await tool.acall(**arguments)
+    assert output.raw_input == {"args": (), "kwargs": arguments}
+    assert type(output.raw_output) is dict
+    assert output.content == str(output)
+    assert output.content.startswith("1 image from google/nano-banana")
 
 
 async def test_async_call_uses_the_async_client(

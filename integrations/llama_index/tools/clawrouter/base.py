@@ -7,36 +7,26 @@ comes from ``clawrouter_images.agent_tools``; this module only translates it int
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from clawrouter_images import InvalidRequestError
 from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
-    EditArgs,
-    GenerateArgs,
     ImageProgress,
-    ImageToolResult,
     ImageToolSettings,
     ToolAnswer,
-    edit_description,
-    edit_schema,
-    generate_description,
-    generate_schema,
-    invalid_arguments,
 )
 
 try:
     import llama_index.core.instrumentation as instrument
-    from llama_index.core.base.llms.types import ContentBlock, ImageBlock, TextBlock
+    from llama_index.core.base.llms.types import ImageBlock, TextBlock
     from llama_index.core.instrumentation.events import BaseEvent
     from llama_index.core.instrumentation.span import active_span_id
-    from llama_index.core.tools import FunctionTool, ToolMetadata
+    from llama_index.core.tools import FunctionTool, ToolMetadata, ToolOutput
     from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSpec
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -45,12 +35,6 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     ) from err
 
 __all__ = ["ClawRouterImageToolSpec", "ImageProgressEvent"]
-
-ArgsT = TypeVar("ArgsT", GenerateArgs, EditArgs)
-
-# Each sync tool function and its native async twin, so that no tool ever falls back
-# to running the blocking client in an executor (or the async one in a new loop).
-_ASYNC_TWINS = {"generate_image": "agenerate_image", "edit_image": "aedit_image"}
 
 
 class ImageProgressEvent(BaseEvent):
@@ -117,68 +101,34 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
     spec_functions: list[SPEC_FUNCTION_TYPE] = Field(default_factory=list, exclude=True)
     """BaseToolSpec's list (default: each offered tool with its native async twin)."""
 
-    _metadata: dict[str, ToolMetadata] = PrivateAttr()
-
-    # Cached properties rather than PrivateAttr: read on every call (see ImageToolConfig).
-
-    @functools.cached_property
-    def _generate_schema(self) -> type[GenerateArgs]:
-        return generate_schema(self)
-
-    @functools.cached_property
-    def _edit_schema(self) -> type[EditArgs] | None:
-        if not self.offers_editing():
-            return None
-        return edit_schema(self)
-
     @model_validator(mode="after")
-    def _describe_for_the_llm(self) -> Self:
+    def _offer(self) -> Self:
         # Runs after ImageToolSettings._connect has checked the models.
-        self._metadata = {
-            "generate_image": ToolMetadata(
-                name=self.generate_tool_name,
-                description=generate_description(self),
-                fn_schema=self._generate_schema,
-                return_direct=self.return_direct,
-            )
-        }
-        if self._edit_schema is not None:
-            self._metadata["edit_image"] = ToolMetadata(
-                name=self.edit_tool_name,
-                description=edit_description(self),
-                fn_schema=self._edit_schema,
-                return_direct=self.return_direct,
-            )
         if "spec_functions" not in self.model_fields_set:
-            self.spec_functions = [
-                (name, _ASYNC_TWINS[name]) for name in _ASYNC_TWINS if name in self._metadata
-            ]
+            self.spec_functions = [(tool.name, f"a{tool.name}") for tool in self._runner.tools]
         return self
 
     # -- the tool functions ---------------------------------------------------------------
     # FunctionTool passes the LLM's arguments through unchecked (and a wrong or missing
     # one would otherwise be a TypeError), so each function takes them as they come and
-    # validates them against the schema the LLM was shown.
+    # the contract checks them against the schema the LLM was shown.
 
-    def generate_image(self, **arguments: Any) -> ImageToolResult:
+    def generate_image(self, **arguments: Any) -> ToolAnswer:
         """Generate images from a text prompt."""
-        args = _validated(self._generate_schema, arguments)
-        return _output(self._runner.run(args, _progress()))
+        return self._runner.run(self._runner.parse(GENERATE_TOOL_NAME, arguments), _progress())
 
-    async def agenerate_image(self, **arguments: Any) -> ImageToolResult:
+    async def agenerate_image(self, **arguments: Any) -> ToolAnswer:
         """Generate images from a text prompt (on the async client)."""
-        args = _validated(self._generate_schema, arguments)
-        return _output(await self._runner.arun(args, _progress()))
+        args = self._runner.parse(GENERATE_TOOL_NAME, arguments)
+        return await self._runner.arun(args, _progress())
 
-    def edit_image(self, **arguments: Any) -> ImageToolResult:
+    def edit_image(self, **arguments: Any) -> ToolAnswer:
         """Edit an existing image (a URL, an allowed local file or an earlier result)."""
-        args = _validated(self._checked_edit_schema(), arguments)
-        return _output(self._runner.run(args, _progress()))
+        return self._runner.run(self._runner.parse(EDIT_TOOL_NAME, arguments), _progress())
 
-    async def aedit_image(self, **arguments: Any) -> ImageToolResult:
+    async def aedit_image(self, **arguments: Any) -> ToolAnswer:
         """Edit an existing image (on the async client)."""
-        args = _validated(self._checked_edit_schema(), arguments)
-        return _output(await self._runner.arun(args, _progress()))
+        return await self._runner.arun(self._runner.parse(EDIT_TOOL_NAME, arguments), _progress())
 
     def close(self) -> None:
         """Close the sync client this spec built (injected clients are yours to close)."""
@@ -187,14 +137,6 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
     async def aclose(self) -> None:
         """Close both clients this spec built."""
         await self._runner.aclose()
-
-    def _checked_edit_schema(self) -> type[EditArgs]:
-        if self._edit_schema is None:
-            raise InvalidRequestError(
-                f"no editing model among the configured models {self.models}; "
-                "add one that can edit, such as gpt-image"
-            )
-        return self._edit_schema
 
     # -- tools ----------------------------------------------------------------------------
 
@@ -208,66 +150,59 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
         A plain name (``"edit_image"``) selects that tool with its async twin; metadata
         defaults to the contract's name, description and schema.
         """
-        mapping = {**self._metadata, **(func_to_metadata_mapping or {})}
+        offered = {tool.name: tool for tool in self._runner.tools}
+        names = {GENERATE_TOOL_NAME: self.generate_tool_name, EDIT_TOOL_NAME: self.edit_tool_name}
+        mapping = func_to_metadata_mapping or {}
         tools: list[FunctionTool] = []
         for spec in spec_functions or self.spec_functions:
-            sync_name, async_name = _twins(spec)
-            if sync_name not in mapping and async_name not in mapping:
+            sync_name, async_name = spec if isinstance(spec, tuple) else (spec, f"a{spec}")
+            if sync_name not in names:
+                raise ValueError(f"unknown spec function {spec!r}; choose from {sorted(names)}")
+            if sync_name not in offered:
                 raise ValueError(f"{sync_name}: none of the offered models can edit images")
+            tool = offered[sync_name]
+            metadata = (
+                mapping.get(sync_name)
+                or mapping.get(async_name)
+                or ToolMetadata(
+                    name=names[sync_name],
+                    description=tool.description,
+                    fn_schema=tool.schema,
+                    return_direct=self.return_direct,
+                )
+            )
             tools.append(
-                _ImageFunctionTool.from_defaults(
+                _AnswerTool.from_defaults(
                     fn=getattr(self, sync_name),
                     async_fn=getattr(self, async_name),
-                    tool_metadata=mapping.get(sync_name) or mapping.get(async_name),
+                    tool_metadata=metadata,
                 )
             )
         return tools
 
 
-class _Output(dict):  # type: ignore[type-arg]
-    """The artifact (plain JSON data: what ``raw_output`` keeps and serialises), carrying
-    beside its data the blocks the LLM reads."""
+class _AnswerTool(FunctionTool):
+    """A FunctionTool whose functions answer a ``ToolAnswer``: the LLM is shown its text and
+    images, while ``raw_output`` is its JSON artifact.
 
-    blocks: list[ContentBlock]
+    ``call`` and ``acall`` are FunctionTool's public entry points; translating what they
+    return, rather than building a ToolOutput in a callback, keeps ``raw_input`` as
+    FunctionTool recorded it.
+    """
+
+    def call(self, *args: Any, **kwargs: Any) -> ToolOutput:
+        return _shown(super().call(*args, **kwargs))
+
+    async def acall(self, *args: Any, **kwargs: Any) -> ToolOutput:
+        return _shown(await super().acall(*args, **kwargs))
 
 
-def _output(answer: ToolAnswer) -> ImageToolResult:
-    output = _Output(answer.artifact)
+def _shown(output: ToolOutput) -> ToolOutput:
+    answer: ToolAnswer = output.raw_output
     # Bytes, never the URL: a hosted LLM cannot reach ClawRouter's localhost URLs.
-    output.blocks = [
-        TextBlock(text=answer.text),
-        *(
-            ImageBlock(image=image.data, image_mimetype=image.mime_type)
-            for image in answer.images
-            if image.data is not None
-        ),
-    ]
-    return cast("ImageToolResult", output)
-
-
-class _ImageFunctionTool(FunctionTool):
-    """A FunctionTool that shows a result to the LLM as its text and images, while
-    ``raw_output`` stays the JSON artifact."""
-
-    # FunctionTool turns what the function returned into blocks here.  Doing it here,
-    # rather than in a callback returning a new ToolOutput, keeps raw_input as recorded.
-    def _parse_tool_output(self, raw_output: Any) -> list[ContentBlock]:
-        if isinstance(raw_output, _Output):
-            return raw_output.blocks
-        return super()._parse_tool_output(raw_output)
-
-
-def _twins(spec: SPEC_FUNCTION_TYPE) -> tuple[str, str]:
-    if isinstance(spec, tuple):
-        return spec
-    if spec in _ASYNC_TWINS:
-        return spec, _ASYNC_TWINS[spec]
-    raise ValueError(f"unknown spec function {spec!r}; choose from {sorted(_ASYNC_TWINS)}")
-
-
-def _validated(schema: type[ArgsT], values: dict[str, Any]) -> ArgsT:
-    """The arguments checked and coerced by ``schema``, or an error the LLM can act on."""
-    try:
-        return schema.model_validate(values)
-    except ValidationError as err:
-        raise InvalidRequestError(invalid_arguments(err)) from None
+    output.blocks = answer.parts(
+        lambda text: TextBlock(text=text),
+        lambda data, mime_type: ImageBlock(image=data.encode("ascii"), image_mimetype=mime_type),
+    )
+    output.raw_output = answer.artifact
+    return output
