@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,8 @@ from clawrouter_images import (
     BadRequestError,
     BudgetExceededError,
     ClawRouterError,
+    ClientClosedError,
+    DownloadError,
     GenerationTimeoutError,
     ImageClient,
     InputImageError,
@@ -31,40 +36,53 @@ from clawrouter_images import (
     UpstreamError,
 )
 
-PUBLIC_NAMES = [
-    "MODELS",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AsyncImageClient",
-    "BadRequestError",
-    "BudgetExceededError",
-    "ClawRouterError",
-    "GenerationTimeoutError",
-    "Health",
-    "ImageClient",
-    "ImageData",
-    "ImageModel",
-    "ImageResponse",
-    "InputImageError",
-    "InternalServerError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "PaymentRequiredError",
-    "RateLimitError",
-    "ResponseValidationError",
-    "SaveError",
-    "ServiceUnavailableError",
-    "UpstreamError",
-    "__version__",
-    "estimate_cost",
-    "resolve_model",
-]
+
+def _exception_classes() -> set[type[ClawRouterError]]:
+    """Every error class among the public names."""
+    values = [getattr(clawrouter_images, name) for name in clawrouter_images._PUBLIC]
+    return {v for v in values if isinstance(v, type) and issubclass(v, ClawRouterError)}
 
 
-def test_all_is_pinned() -> None:
-    """`__all__` lists exactly the documented public names, sorted."""
-    assert clawrouter_images.__all__ == PUBLIC_NAMES
+def test_all_is_the_table_sorted() -> None:
+    """`__all__` is the names of the one table in `__init__`, with `__version__`, sorted."""
+    assert clawrouter_images.__all__ == sorted([*clawrouter_images._PUBLIC, "__version__"])
+
+
+def test_type_checkers_see_the_same_names_as_the_table() -> None:
+    """The imports type checkers read in `__init__` re-export exactly the table's names, each
+    from the module the table names."""
+    tree = ast.parse(Path(clawrouter_images.__file__).read_text(encoding="utf-8"))
+    seen = {
+        alias.asname: f".{node.module}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        for alias in node.names
+        if alias.asname == alias.name
+    }
+    assert seen == clawrouter_images._PUBLIC
+
+
+def test_dir_shows_only_public_names_and_dunders() -> None:
+    """dir() of the package lists the public names, dunders and public submodules, no helpers."""
+    shown = dir(clawrouter_images)
+    private = [name for name in shown if name.startswith("_") and not name.endswith("__")]
+    assert private == []
+    assert set(clawrouter_images.__all__) <= set(shown)
+    assert {"Any", "TYPE_CHECKING", "importlib", "defer_httpx_cli"}.isdisjoint(shown)
+    helpers = [n for n in shown if not n.startswith("_") and n not in clawrouter_images.__all__]
+    assert all(importlib.import_module(f"clawrouter_images.{n}") for n in helpers)
+
+
+def test_public_signatures_use_only_exported_names() -> None:
+    """Every annotation of the clients' public methods names only exported or outside types."""
+    exported = set(clawrouter_images.__all__)
+    for cls in (ImageClient, AsyncImageClient):
+        for name in ("__init__", "generate", "edit", "health", "save", "download"):
+            hints = inspect.get_annotations(getattr(cls, name))
+            words = set(re.findall(r"[A-Za-z_][\w.]*", " ".join(map(str, hints.values()))))
+            ours = {w for w in words if w[:1].isupper() and "." not in w}
+            outside = {"Mapping", "Path", "None"}
+            assert ours - outside <= exported, (cls.__name__, name, ours - outside - exported)
 
 
 def test_every_public_name_is_importable() -> None:
@@ -80,10 +98,11 @@ def test_version_is_a_string() -> None:
 
 
 def test_error_tree() -> None:
-    """The exception classes form the documented tree under ClawRouterError."""
+    """Every public exception class sits where the documented tree puts it."""
     expected_parents: dict[type[Exception], type[Exception]] = {
         APIConnectionError: ClawRouterError,
         APITimeoutError: APIConnectionError,
+        ClientClosedError: APIConnectionError,
         APIStatusError: ClawRouterError,
         BadRequestError: APIStatusError,
         PaymentRequiredError: APIStatusError,
@@ -97,8 +116,10 @@ def test_error_tree() -> None:
         InputImageError: InvalidRequestError,
         BudgetExceededError: ClawRouterError,
         ResponseValidationError: ClawRouterError,
+        DownloadError: ResponseValidationError,
         SaveError: ClawRouterError,
     }
+    assert set(expected_parents) | {ClawRouterError} == _exception_classes()
     wrong = {
         cls.__name__: [base.__name__ for base in cls.__mro__[1:]]
         for cls, parent in expected_parents.items()
@@ -200,14 +221,7 @@ def test_submodule_surfaces_are_pinned(module_name: str) -> None:
     assert [name for name in module.__all__ if not hasattr(module, name)] == []
 
 
-def test_old_toolkit_module_name_still_imports_with_a_deprecation_warning() -> None:
-    """clawrouter_images.toolkit (renamed: it shared LangChain's name) warns and re-exports."""
-    import sys
-
-    from clawrouter_images import agent_tools
-
-    sys.modules.pop("clawrouter_images.toolkit", None)
-    with pytest.warns(DeprecationWarning, match="clawrouter_images.agent_tools"):
-        old = importlib.import_module("clawrouter_images.toolkit")
-    assert old.__all__ == agent_tools.__all__
-    assert all(getattr(old, name) is getattr(agent_tools, name) for name in old.__all__)
+def test_old_toolkit_module_is_gone() -> None:
+    """clawrouter_images.toolkit, the pre-release name of agent_tools, no longer exists."""
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("clawrouter_images.toolkit")

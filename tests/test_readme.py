@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from clawrouter_images import MODELS
-from clawrouter_images._cli import models_markdown
+from clawrouter_images._catalog import models_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

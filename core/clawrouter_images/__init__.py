@@ -6,117 +6,115 @@
 ...     paths = client.save(response, "out/")
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from ._httpx_cli import defer_httpx_cli as _defer_httpx_cli
+from ._version import package_version as _package_version
 
-from ._httpx_cli import defer_httpx_cli
-from ._version import package_version
+_defer_httpx_cli()
 
-defer_httpx_cli()
-
-if TYPE_CHECKING:
-    from ._catalog import MODELS, ImageModel, estimate_cost, resolve_model
-    from ._client import AsyncImageClient, ImageClient
-    from ._exceptions import (
-        APIConnectionError,
-        APIStatusError,
-        APITimeoutError,
-        BadRequestError,
-        BudgetExceededError,
-        ClawRouterError,
-        GenerationTimeoutError,
-        InputImageError,
-        InternalServerError,
-        InvalidRequestError,
-        NotFoundError,
-        PaymentRequiredError,
-        RateLimitError,
-        ResponseValidationError,
-        SaveError,
-        ServiceUnavailableError,
-        UpstreamError,
-    )
-    from ._models import Health, ImageData, ImageResponse
-
-    __version__: str  # from the installed distribution, on first use
-
-# Names load with their module on first use (PEP 562), so importing the package, or its
-# pytest plugin that every test run in the environment loads, costs almost nothing.
-_WHERE = {
+# The public names, each with the module it loads from on first use (PEP 562), so that
+# importing the package, or its pytest plugin that every test run in the environment
+# loads, costs almost nothing.  __all__, dir() and the public-API test read this table.
+_PUBLIC: dict[str, str] = {
     "MODELS": "._catalog",
     "ImageModel": "._catalog",
     "estimate_cost": "._catalog",
     "resolve_model": "._catalog",
     "AsyncImageClient": "._client",
     "ImageClient": "._client",
-    "APIConnectionError": "._exceptions",
-    "APIStatusError": "._exceptions",
-    "APITimeoutError": "._exceptions",
-    "BadRequestError": "._exceptions",
-    "BudgetExceededError": "._exceptions",
-    "ClawRouterError": "._exceptions",
-    "GenerationTimeoutError": "._exceptions",
-    "InputImageError": "._exceptions",
-    "InternalServerError": "._exceptions",
-    "InvalidRequestError": "._exceptions",
-    "NotFoundError": "._exceptions",
-    "PaymentRequiredError": "._exceptions",
-    "RateLimitError": "._exceptions",
-    "ResponseValidationError": "._exceptions",
-    "SaveError": "._exceptions",
-    "ServiceUnavailableError": "._exceptions",
-    "UpstreamError": "._exceptions",
+    "TimeoutTypes": "._call",
+    "ImageInputs": "._inputs",
+    "DefaultAsyncHttpxClient": "._transport",
+    "DefaultHttpxClient": "._transport",
     "Health": "._models",
     "ImageData": "._models",
     "ImageResponse": "._models",
+    "RequestInfo": "._exceptions",
+    "ClawRouterError": "._exceptions",
+    "APIConnectionError": "._exceptions",
+    "APITimeoutError": "._exceptions",
+    "ClientClosedError": "._exceptions",
+    "APIStatusError": "._exceptions",
+    "BadRequestError": "._exceptions",
+    "PaymentRequiredError": "._exceptions",
+    "NotFoundError": "._exceptions",
+    "RateLimitError": "._exceptions",
+    "InternalServerError": "._exceptions",
+    "UpstreamError": "._exceptions",
+    "ServiceUnavailableError": "._exceptions",
+    "GenerationTimeoutError": "._exceptions",
+    "InvalidRequestError": "._exceptions",
+    "InputImageError": "._exceptions",
+    "BudgetExceededError": "._exceptions",
+    "ResponseValidationError": "._exceptions",
+    "DownloadError": "._exceptions",
+    "SaveError": "._exceptions",
 }
 
-__all__ = [
-    "MODELS",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AsyncImageClient",
-    "BadRequestError",
-    "BudgetExceededError",
-    "ClawRouterError",
-    "GenerationTimeoutError",
-    "Health",
-    "ImageClient",
-    "ImageData",
-    "ImageModel",
-    "ImageResponse",
-    "InputImageError",
-    "InternalServerError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "PaymentRequiredError",
-    "RateLimitError",
-    "ResponseValidationError",
-    "SaveError",
-    "ServiceUnavailableError",
-    "UpstreamError",
-    "__version__",
-    "estimate_cost",
-    "resolve_model",
-]
+__all__ = sorted([*_PUBLIC, "__version__"])
 
+# What type checkers see: they cannot read the table, so the same names are imported here
+# (``X as X``: re-exported whatever ``__all__`` holds); a test checks both agree.
+if _typing.TYPE_CHECKING:
+    from ._call import TimeoutTypes as TimeoutTypes
+    from ._catalog import MODELS as MODELS
+    from ._catalog import ImageModel as ImageModel
+    from ._catalog import estimate_cost as estimate_cost
+    from ._catalog import resolve_model as resolve_model
+    from ._client import AsyncImageClient as AsyncImageClient
+    from ._client import ImageClient as ImageClient
+    from ._exceptions import APIConnectionError as APIConnectionError
+    from ._exceptions import APIStatusError as APIStatusError
+    from ._exceptions import APITimeoutError as APITimeoutError
+    from ._exceptions import BadRequestError as BadRequestError
+    from ._exceptions import BudgetExceededError as BudgetExceededError
+    from ._exceptions import ClawRouterError as ClawRouterError
+    from ._exceptions import ClientClosedError as ClientClosedError
+    from ._exceptions import DownloadError as DownloadError
+    from ._exceptions import GenerationTimeoutError as GenerationTimeoutError
+    from ._exceptions import InputImageError as InputImageError
+    from ._exceptions import InternalServerError as InternalServerError
+    from ._exceptions import InvalidRequestError as InvalidRequestError
+    from ._exceptions import NotFoundError as NotFoundError
+    from ._exceptions import PaymentRequiredError as PaymentRequiredError
+    from ._exceptions import RateLimitError as RateLimitError
+    from ._exceptions import RequestInfo as RequestInfo
+    from ._exceptions import ResponseValidationError as ResponseValidationError
+    from ._exceptions import SaveError as SaveError
+    from ._exceptions import ServiceUnavailableError as ServiceUnavailableError
+    from ._exceptions import UpstreamError as UpstreamError
+    from ._inputs import ImageInputs as ImageInputs
+    from ._models import Health as Health
+    from ._models import ImageData as ImageData
+    from ._models import ImageResponse as ImageResponse
+    from ._transport import DefaultAsyncHttpxClient as DefaultAsyncHttpxClient
+    from ._transport import DefaultHttpxClient as DefaultHttpxClient
+
+    __version__: str  # from the installed distribution, on first use
 
 # Hidden from type checkers, which see the imports above: a module __getattr__ would make
 # them accept any misspelt name.
-if not TYPE_CHECKING:
+else:
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> object:
         if name == "__version__":
-            return package_version()
-        where = _WHERE.get(name)
+            return _package_version()
+        where = _PUBLIC.get(name)
         if where is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(where, __name__), name)
+        value = getattr(_importlib.import_module(where, __name__), name)
         globals()[name] = value  # later look-ups skip this function
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+        # The public names and the dunders, not this module's own helpers; a public
+        # submodule (agent_tools, testing, emulator) once it has been imported.
+        shown = {name for name in globals() if name.startswith("__") and name.endswith("__")}
+        shown.update(
+            name
+            for name, value in globals().items()
+            if not name.startswith("_") and getattr(value, "__name__", "") == f"{__name__}.{name}"
+        )
+        return sorted(shown | set(__all__))

@@ -29,6 +29,7 @@ from ._constants import LOGGER_NAME
 from ._deadline import remaining
 from ._exceptions import (
     APIStatusError,
+    DownloadError,
     ResponseValidationError,
     loads_json,
     quote,
@@ -270,12 +271,12 @@ def inline_bytes(item: ImageData | str) -> bytes | None:
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise ResponseValidationError("a result image holds invalid base64") from None
+        raise DownloadError("a result image holds invalid base64") from None
 
 
 def result_url(item: ImageData | str) -> str:
     """The URL to download a result from."""
     url = item if isinstance(item, str) else item.url
     if not url:
-        raise ResponseValidationError("this result has neither a URL nor b64_json to download")
+        raise DownloadError("this result has neither a URL nor b64_json to download")
     return url

@@ -20,9 +20,10 @@ from . import _constants as c
 from ._budget import Budget, usd_limit
 from ._call import PricedCall, TimeoutTypes, as_timeout, plan_call
 from ._exceptions import (
-    APIConnectionError,
     ClawRouterError,
+    ClientClosedError,
     InvalidRequestError,
+    RequestInfo,
     after_send_error,
     quote,
     transport_error,
@@ -119,7 +120,7 @@ class _BaseClient:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise APIConnectionError(
+            raise ClientClosedError(
                 f"this {type(self).__name__} was closed; create a new one to send more requests"
             )
 
@@ -274,6 +275,18 @@ class _BaseClient:
         return Fetch.plan(
             url, role, cap, base_url=self.base_url, target_url=self._target_url, clock=self._clock
         )
+
+
+@contextlib.contextmanager
+def about(request: httpx.Request) -> Iterator[None]:
+    """Errors leaving the block name ``request``, as data that pickles and shows no
+    credentials; one raised about another request keeps its own."""
+    try:
+        yield
+    except ClawRouterError as err:
+        if err.request is None:
+            err.request = RequestInfo(request.method, shown_url(request.url))
+        raise
 
 
 def total_seconds(request: httpx.Request) -> float | None:

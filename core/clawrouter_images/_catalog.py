@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,7 +28,7 @@ _MAX_SIZE_CHARS = 40
 
 
 # Plain frozen dataclasses rather than pydantic models: the catalogue is built at import
-# time, and pydantic's schema building would add ~8 ms to every `import clawrouter_images`.
+# time, and pydantic's schema building would slow every `import clawrouter_images`.
 
 
 @dataclass(frozen=True)
@@ -458,3 +458,44 @@ def estimate_cost(model: str | ImageModel, size: str | None = None, n: int = 1) 
 def describe_call(model: ImageModel, size: str, n: int) -> str:
     """``2 x google/nano-banana at 1024x1024``: how cap and budget messages name a call."""
     return f"{n} x {model.id} at {size}"
+
+
+# -- the catalogue as a table ------------------------------------------------------------
+
+# The columns of the catalogue as the command and the README show it.
+_COLUMNS = ("alias", "id", "price / image", "sizes", "edit", "status", "best for")
+
+
+def _model_rows(models: Iterable[ImageModel]) -> list[tuple[str, ...]]:
+    return [
+        (
+            model.alias,
+            model.id,
+            model.price_text(),
+            model.sizes_text(),
+            ("yes, mask" if model.can_mask else "yes") if model.edits else "no",
+            model.status if model.available else model.status_note,
+            model.best_for,
+        )
+        for model in models
+    ]
+
+
+def models_markdown(models: Iterable[ImageModel]) -> str:
+    """The catalogue as the Markdown table the README carries."""
+    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in _model_rows(models)]
+    return "\n".join(lines)
+
+
+def models_table(models: Iterable[ImageModel]) -> str:
+    """The catalogue as an aligned text table (alias, id, price, sizes, edit, status, best for)."""
+    header = _COLUMNS
+    rows = [header, *_model_rows(models)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
+        + "  "
+        + row[-1]
+        for row in rows
+    )

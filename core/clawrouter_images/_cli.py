@@ -20,12 +20,11 @@ import math
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ._catalog import MODELS, FreeSizes, ImageModel
+from ._catalog import MODELS, FreeSizes, ImageModel, models_markdown, models_table
 from ._client import ImageClient
 from ._constants import DEFAULT_HOST, DEFAULT_PORT, PROGRESS_INTERVAL_SECONDS
 from ._exceptions import ClawRouterError, InvalidRequestError
@@ -347,8 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+    except SystemExit as exit_:  # --help and --version exit 0, usage errors 2
+        return EXIT_USAGE if exit_.code else EXIT_OK
     try:
         handler = _HANDLERS[args.command]
         return handler(args)
@@ -444,44 +443,6 @@ def _models(args: argparse.Namespace) -> int:
     else:
         print(models_table(MODELS.values()))
     return EXIT_OK
-
-
-_COLUMNS = ("alias", "id", "price / image", "sizes", "edit", "status", "best for")
-
-
-def _model_rows(models: Iterable[ImageModel]) -> list[tuple[str, ...]]:
-    return [
-        (
-            model.alias,
-            model.id,
-            model.price_text(),
-            model.sizes_text(),
-            ("yes, mask" if model.can_mask else "yes") if model.edits else "no",
-            model.status if model.available else model.status_note,
-            model.best_for,
-        )
-        for model in models
-    ]
-
-
-def models_markdown(models: Iterable[ImageModel]) -> str:
-    """The catalogue as the Markdown table the README carries."""
-    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
-    lines += ["| " + " | ".join(row) + " |" for row in _model_rows(models)]
-    return "\n".join(lines)
-
-
-def models_table(models: Iterable[ImageModel]) -> str:
-    """The catalogue as an aligned text table (alias, id, price, sizes, edit, status, best for)."""
-    header = _COLUMNS
-    rows = [header, *_model_rows(models)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
-        + "  "
-        + row[-1]
-        for row in rows
-    )
 
 
 def _health(args: argparse.Namespace) -> int:
@@ -663,20 +624,24 @@ def _waiting(
     stream = stream or sys.stderr
     if not stream.isatty():
         return call()
-    done = threading.Event()
-    started = time.monotonic()
+    from ._progress import watching
 
-    def tick() -> None:
-        while not done.wait(interval):
-            stream.write(f"\r{what}… {time.monotonic() - started:.0f}s ")
-            stream.flush()
+    # The progress thread may tick once more after the call ends: the lock and the flag
+    # keep that tick from writing after the line was cleared.
+    lock = threading.Lock()
+    done = False
 
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
+    def tick(elapsed: float) -> None:
+        with lock:
+            if not done:
+                stream.write(f"\r{what}… {elapsed:.0f}s ")
+                stream.flush()
+
     try:
-        return call()
+        with watching(tick, interval):
+            return call()
     finally:
-        done.set()
-        ticker.join()
-        stream.write("\r\x1b[K")
-        stream.flush()
+        with lock:
+            done = True
+            stream.write("\r\x1b[K")
+            stream.flush()

@@ -22,12 +22,14 @@ import httpx
 
 from . import _constants as c
 from ._answers import check_answer, inline_bytes, read_health, read_result, result_url
-from ._base import _BaseClient, resolve_base_url, total_seconds
+from ._base import _BaseClient, about, resolve_base_url, total_seconds
 from ._call import PricedCall, TimeoutTypes
 from ._deadline import deadline
 from ._exceptions import quote
 from ._fetch import INPUT, RESULT, Role
 from ._transport import (
+    DefaultAsyncHttpxClient,
+    DefaultHttpxClient,
     PerLoop,
     async_foreign_client,
     async_http_client,
@@ -77,7 +79,8 @@ _SAVE_DOC = """Write every image of ``response`` into ``directory`` and return t
 _DOWNLOAD_DOC = """The bytes of one result image (URL, localised URL, data URI or ``b64_json``).
 
         ClawRouter's own ``/images/`` results come from the base URL; any other URL only
-        from a public address.  Raises ``ResponseValidationError`` or ``APIConnectionError``.
+        from a public address.  Raises ``DownloadError`` (a ``ResponseValidationError``) or
+        ``APIConnectionError``.
         """
 _HEALTH_DOC = """ClawRouter's status and wallet; ``full=True`` adds the balance (slower)."""
 
@@ -107,8 +110,8 @@ def _close_all(clients: list[httpx.Client]) -> None:
 
 
 async def _async_sleep(seconds: float) -> None:
-    # asyncio is imported here, not at module level: it adds ~8 ms to importing the
-    # package, and sync users never need it.
+    # asyncio is imported here, not at module level: it is a visible share of importing
+    # the package, and sync users never need it.
     import asyncio
 
     await asyncio.sleep(seconds)
@@ -126,9 +129,12 @@ class ImageClient(_BaseClient):
     client's total (see ``spent_usd``).
 
     Image URLs other than ClawRouter's own results are fetched only from public addresses
-    (see ``_network``).  An injected ``http_client`` is used as is for every request, so
-    that rule then covers only what a URL's text shows; its headers, auth and cookies go
-    to ClawRouter's own origin only, and it is left open on ``close()``.
+    (see ``_network``).  An injected ``http_client`` carries every request to ClawRouter;
+    its headers, auth and cookies go to ClawRouter's own origin only, and it is left open
+    on ``close()``.  Build it with ``DefaultHttpxClient(proxy=..., verify=..., ...)`` to
+    keep this package's pool, deadlines and, for foreign URLs, the address rule; any other
+    ``httpx.Client`` is used as is for every request, foreign URLs included, so that rule
+    then covers only what a URL's text shows.
     """
 
     def __init__(
@@ -152,7 +158,8 @@ class ImageClient(_BaseClient):
         self._owns_http = http_client is None
         self._http: httpx.Client = http_client or sync_http_client(self.timeout)
         # Built on the first foreign URL: most clients only ever talk to ClawRouter.
-        self._foreign_http: httpx.Client | None = http_client
+        guarded = http_client is None or isinstance(http_client, DefaultHttpxClient)
+        self._foreign_http: httpx.Client | None = None if guarded else http_client
         self._sleep: Callable[[float], None] = time.sleep
         # The clients this one built, closed by close() or when this client is collected.
         # The finaliser holds them, not only this object: were they part of the same
@@ -228,8 +235,10 @@ class ImageClient(_BaseClient):
 
     @_doc(_HEALTH_DOC)
     def health(self, full: bool = False) -> Health:
-        response = self._send(self._health_request(full), cap=c.MAX_HEALTH_BYTES, paid=False)
-        return read_health(response, base_url=self.base_url)
+        request = self._health_request(full)
+        with about(request):
+            response = self._send(request, cap=c.MAX_HEALTH_BYTES, paid=False)
+            return read_health(response, base_url=self.base_url)
 
     @_doc(_DOWNLOAD_DOC)
     def download(self, image: ImageData | str) -> bytes:
@@ -260,7 +269,7 @@ class ImageClient(_BaseClient):
         self, call: PricedCall, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> ImageResponse:
         request = self._request(call, images)
-        with self._paying(call):
+        with about(request), self._paying(call):
             response = self._send(request, cap=call.answer_cap, paid=True)
             return _kept(read_result(call, response, base_url=self.base_url), self._target_url)
 
@@ -282,7 +291,11 @@ class ImageClient(_BaseClient):
         if self._foreign_http is None:
             with self._lock:
                 if self._foreign_http is None:
-                    self._foreign_http = sync_foreign_client(self.timeout)
+                    self._foreign_http = (
+                        self._http._for_foreign_urls()
+                        if isinstance(self._http, DefaultHttpxClient)
+                        else sync_foreign_client(self.timeout)
+                    )
                     self._owned.append(self._foreign_http)
         return self._foreign_http
 
@@ -293,7 +306,11 @@ class ImageClient(_BaseClient):
         fetch = self._fetching(url, role, cap)
         http = self._http if fetch.trusted else self._foreign()
         request = self._get_request(fetch.target, c.DOWNLOAD_TIMEOUT)
-        with deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._call_clock), fetch.translating():
+        with (
+            about(request),
+            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._call_clock),
+            fetch.translating(),
+        ):
             response = http.send(request, stream=True, follow_redirects=False, auth=fetch.auth)
             try:
                 fetch.check(response)
@@ -324,8 +341,9 @@ class AsyncImageClient(_BaseClient):
     Works from whichever event loop awaits it, one after another or at once from several
     threads' loops: each loop gets its own connections, closed when that loop shuts down
     (``asyncio.run``, ``asyncio.Runner`` and pytest-asyncio all do that).  The budget and
-    ``spent_usd`` are one per client across loops.  An injected ``http_client`` is used
-    as is, and is bound to the loop it was first used in.
+    ``spent_usd`` are one per client across loops.  An injected ``http_client`` is bound
+    to the loop it was first used in; built with ``DefaultAsyncHttpxClient``, it keeps
+    this package's pool, deadlines and address rule as ``ImageClient``'s does.
     """
 
     def __init__(
@@ -349,7 +367,15 @@ class AsyncImageClient(_BaseClient):
         self._http = http_client
         timeout_ = self.timeout
         self._per_loop = PerLoop(lambda: async_http_client(timeout_))
-        self._foreign_per_loop = PerLoop(lambda: async_foreign_client(timeout_))
+        # An injected client that is not a DefaultAsyncHttpxClient carries foreign URLs too.
+        self._foreign_by_injected = http_client is not None and not isinstance(
+            http_client, DefaultAsyncHttpxClient
+        )
+        self._foreign_per_loop = PerLoop(
+            http_client._for_foreign_urls
+            if isinstance(http_client, DefaultAsyncHttpxClient)
+            else lambda: async_foreign_client(timeout_)
+        )
         self._sleep: Callable[[float], Awaitable[None]] = _async_sleep
 
     async def aclose(self) -> None:
@@ -358,7 +384,7 @@ class AsyncImageClient(_BaseClient):
         self._closed = True
         if self._http is None:
             await self._per_loop.aclose()
-            await self._foreign_per_loop.aclose()
+        await self._foreign_per_loop.aclose()
 
     async def __aenter__(self) -> AsyncImageClient:
         return self
@@ -419,7 +445,7 @@ class AsyncImageClient(_BaseClient):
         items, mask_item = self._inputs(image, mask)
         images = [await self._fetch_input(item) for item in items]
         checked_mask = await self._fetch_input(mask_item) if mask_item is not None else None
-        # Converting an opaque mask takes seconds at 64 MP: a worker thread (asyncio or
+        # Converting a large opaque mask is long CPU work: a worker thread (asyncio or
         # trio alike) does it while the event loop keeps serving.
         from anyio import to_thread
 
@@ -428,8 +454,10 @@ class AsyncImageClient(_BaseClient):
 
     @_doc(_HEALTH_DOC)
     async def health(self, full: bool = False) -> Health:
-        response = await self._send(self._health_request(full), cap=c.MAX_HEALTH_BYTES, paid=False)
-        return read_health(response, base_url=self.base_url)
+        request = self._health_request(full)
+        with about(request):
+            response = await self._send(request, cap=c.MAX_HEALTH_BYTES, paid=False)
+            return read_health(response, base_url=self.base_url)
 
     @_doc(_DOWNLOAD_DOC)
     async def download(self, image: ImageData | str) -> bytes:
@@ -462,13 +490,16 @@ class AsyncImageClient(_BaseClient):
 
     async def _foreign(self) -> httpx.AsyncClient:
         self._check_open()
-        return self._http or await self._foreign_per_loop.get()
+        if self._foreign_by_injected:
+            assert self._http is not None
+            return self._http
+        return await self._foreign_per_loop.get()
 
     async def _execute(
         self, call: PricedCall, images: dict[str, list[ImageBytes] | ImageBytes]
     ) -> ImageResponse:
         request = self._request(call, images)
-        with self._paying(call):
+        with about(request), self._paying(call):
             response = await self._send(request, cap=call.answer_cap, paid=True)
             return _kept(read_result(call, response, base_url=self.base_url), self._target_url)
 
@@ -492,7 +523,11 @@ class AsyncImageClient(_BaseClient):
         fetch = self._fetching(url, role, cap)
         http = await (self._clawrouter() if fetch.trusted else self._foreign())
         request = self._get_request(fetch.target, c.DOWNLOAD_TIMEOUT)
-        with deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._call_clock), fetch.translating():
+        with (
+            about(request),
+            deadline(c.DOWNLOAD_DEADLINE_SECONDS, self._call_clock),
+            fetch.translating(),
+        ):
             response = await http.send(
                 request, stream=True, follow_redirects=False, auth=fetch.auth
             )

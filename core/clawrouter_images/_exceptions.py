@@ -4,7 +4,8 @@ Every error the package raises derives from ``ClawRouterError``::
 
     ClawRouterError
     ├── APIConnectionError            ClawRouter could not be reached, or the connection broke
-    │   └── APITimeoutError           no answer in time (the request may have been paid)
+    │   ├── APITimeoutError           no answer in time (the request may have been paid)
+    │   └── ClientClosedError         this client was closed; nothing was sent
     ├── APIStatusError                ClawRouter answered with an error status
     │   ├── BadRequestError           400: invalid request, delisted model, unreadable input
     │   ├── PaymentRequiredError      402: the upstream rejected the x402 payment
@@ -13,17 +14,27 @@ Every error the package raises derives from ``ClawRouterError``::
     │   ├── InternalServerError       500: ClawRouter or the upstream failed
     │   ├── UpstreamError             502: generation failed upstream, or payment could not be made
     │   ├── ServiceUnavailableError   503
-    │   └── GenerationTimeoutError    504, or ClawRouter dropping a request silent for 300 s
+    │   └── GenerationTimeoutError    504, or ClawRouter dropping a request it waited on too long
     ├── InvalidRequestError           refused before sending (also a ``ValueError``)
     │   └── InputImageError           an input image is missing, too large, or not an image
     ├── BudgetExceededError           refused before sending: over ``max_cost_usd`` or ``budget_usd``
-    ├── ResponseValidationError       a 2xx answer that holds no usable image
+    ├── ResponseValidationError       an answer that holds no usable image, or is not ClawRouter's
+    │   └── DownloadError             a result image could not be downloaded, or is not an image
     └── SaveError                     the images were made, but could not be saved or fetched
 
 ``may_have_been_paid`` tells whether money may have left the wallet: such a request
 is never re-sent automatically.  An error raised after a paid answer arrived carries
 that answer as ``result`` (an ``ImageResponse``), so its URLs are never lost.  Every
-message ends with what to do next.
+message ends with what to do next.  ``request`` names the request that failed (a
+``RequestInfo``: method and URL, credentials removed), or is None for what was refused
+before anything was sent.
+
+Errors travel: each one pickles with its fields (message, ``may_have_been_paid``,
+``result``, ``request``, ``status_code``, ``body``, ``details``, ``saved_paths``), so an
+error raised in a worker process (multiprocessing, Ray, Celery) reaches the caller whole.
+``APIStatusError.response``, the ``httpx.Response`` itself, stays in the process that got
+it: it holds the connection's state and the request's headers (credentials included),
+so a pickled error has ``response=None``.
 """
 
 from __future__ import annotations
@@ -31,11 +42,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
-from ._constants import MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, START_HINT
+from ._constants import (
+    CLAWROUTER_IDLE_LIMIT_SECONDS,
+    MAX_MESSAGE_CHARS,
+    MAX_QUOTED_CHARS,
+    START_HINT,
+)
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
@@ -75,17 +91,44 @@ def loads_json(text: str | bytes) -> object:
         raise ValueError("JSON nested too deeply") from None
 
 
+class RequestInfo(NamedTuple):
+    """The request an error is about, as plain data: it pickles, and shows no credentials."""
+
+    method: str
+    url: str
+    """The URL without a user name or password."""
+
+
 class ClawRouterError(Exception):
     """Base class of every error raised by ``clawrouter_images``."""
 
     may_have_been_paid: bool = False
     result: ImageResponse | None = None
     """The paid answer, when the error came after it arrived (saving or fetching it failed)."""
+    request: RequestInfo | None = None
+    """The request that failed; None for errors raised before anything was sent."""
 
     def __init__(self, message: str) -> None:
         message = bounded(message)
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args), which the keyword-only fields of the
+        # subclasses refuse; restoring the state instead keeps every field.
+        state = {name: value for name, value in vars(self).items() if name not in _LOCAL_ONLY}
+        return _restore, (type(self), self.args), state
+
+
+# Fields that stay in the process that raised the error (see the module docstring).
+_LOCAL_ONLY = frozenset({"response"})
+
+
+def _restore(cls: type[ClawRouterError], args: tuple[object, ...]) -> ClawRouterError:
+    """An error of ``cls`` unpickled: its fields come back through ``__setstate__``."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 def bounded(message: str) -> str:
@@ -114,14 +157,20 @@ class APITimeoutError(APIConnectionError):
     """No answer within the timeout.  Not retried: the request may have been paid."""
 
 
+class ClientClosedError(APIConnectionError):
+    """This client was closed (``close()`` / ``aclose()``); nothing was sent.  Make a new one."""
+
+
 class APIStatusError(ClawRouterError):
     """ClawRouter answered with an error status.
 
     ``body`` is the parsed JSON body (or the raw text), ``details`` ClawRouter's
-    ``details`` string when it sent one.
+    ``details`` string when it sent one.  ``response`` is the ``httpx.Response`` in the
+    process that received it, and None once the error was pickled.
     """
 
     status_code: int
+    response: httpx.Response | None = None
 
     def __init__(
         self,
@@ -170,7 +219,7 @@ class ServiceUnavailableError(APIStatusError):
 
 
 class GenerationTimeoutError(APIStatusError):
-    """504, or ClawRouter dropping a request that stayed silent for 300 s.
+    """504, or ClawRouter dropping a request that stayed silent too long (its idle limit).
 
     The second case has no response at all; ``status_code`` is 504 for both, since
     the outcome is the same: the job did not finish and may have been paid.
@@ -190,8 +239,9 @@ class BudgetExceededError(ClawRouterError):
 
 
 class ResponseValidationError(ClawRouterError):
-    """An answer that holds no usable image: a 200 that is not JSON, has no ``data`` or is a
-    job stub (``may_have_been_paid``), or a result image that cannot be fetched or saved."""
+    """An answer this client cannot use: a 200 to a paid POST that is not JSON, has no
+    usable image or is a job stub (``may_have_been_paid``), an answer over its cap or
+    compressed, or a ``/health`` that is not ClawRouter's.  ``body`` is what was read."""
 
     def __init__(
         self, message: str, *, body: object = None, may_have_been_paid: bool = False
@@ -199,6 +249,15 @@ class ResponseValidationError(ClawRouterError):
         super().__init__(message)
         self.body = body
         self.may_have_been_paid = may_have_been_paid
+
+
+class DownloadError(ResponseValidationError):
+    """A result image could not be downloaded (an error status, a redirect, over the
+    download cap, too slow, a private address) or decoded (invalid base64, not an image).
+
+    Nothing is paid by a download; the image itself may be gone.  Inside ``save()`` it
+    is the cause of the ``SaveError`` raised.
+    """
 
 
 class SaveError(ClawRouterError):
@@ -235,12 +294,15 @@ def paid_result_error(
         else "; the images came inline and are kept in this error's `result`"
     )
     saved = f"; saved: {', '.join(quote(p, 300) for p in saved_paths)}" if saved_paths else ""
-    return SaveError(
+    error = SaveError(
         f"the images were made (and may have been paid) but not all were saved: {reason}{where}"
         f"{saved} — fetch them from there before generating them again",
         result=result,
         saved_paths=saved_paths,
     )
+    if isinstance(err, ClawRouterError):
+        error.request = err.request  # the download that failed, if one did
+    return error
 
 
 def _os_reason(err: Exception) -> str:
@@ -455,7 +517,7 @@ def timeout_error(base_url: str, seconds: float | None, *, paid: bool = True) ->
 def dropped_error(base_url: str, err: Exception) -> GenerationTimeoutError:
     return GenerationTimeoutError(
         f"ClawRouter at {base_url} closed the connection without an answer (it drops requests "
-        "silent for 300 s): the generation did not finish and may have been paid — it was not "
+        f"silent for {CLAWROUTER_IDLE_LIMIT_SECONDS} s): the generation did not finish and may have been paid — it was not "
         f"retried; check before sending it again ({err!r})",
         status_code=504,
         may_have_been_paid=True,

@@ -24,9 +24,9 @@ from ._deadline import remaining
 from ._exceptions import (
     APIConnectionError,
     ClawRouterError,
+    DownloadError,
     InputImageError,
     InvalidRequestError,
-    ResponseValidationError,
     not_running_error,
     quote,
 )
@@ -101,7 +101,7 @@ class Fetch:
                 f"could not fetch input image {shown}: {problem}; pass a public image URL, an "
                 "earlier result's URL, or the image as a local file or data URI"
             )
-        return ResponseValidationError(
+        return DownloadError(
             f"could not download result image {shown}: {problem} — try again, or generate "
             "the image again"
         )
@@ -139,7 +139,7 @@ class Fetch:
             raise self.error(f"it answered {status}, a redirect, and redirects are not followed")
         if status >= 400:
             if self.role == RESULT:
-                raise ResponseValidationError(
+                raise DownloadError(
                     f"result image {quote(self.url, 120)} answered {status}; it may have "
                     "expired or never been stored — generate it again"
                 )
@@ -157,7 +157,7 @@ class Fetch:
                     f"input image {quote(self.url, 120)} is larger than "
                     f"{self.cap // (1024 * 1024)} MB; resize or compress it first"
                 )
-            raise ResponseValidationError(
+            raise DownloadError(
                 f"{quote(self.url, 120)} is larger than the download cap ({self.cap:,} bytes); "
                 "not downloaded"
             )

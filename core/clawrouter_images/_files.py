@@ -7,6 +7,7 @@ extension from the bytes actually received, and never replaces an existing file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import unicodedata
@@ -14,8 +15,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._constants import MAX_DOWNLOAD_BYTES
-from ._exceptions import InvalidRequestError, ResponseValidationError, paid_result_error, quote
+from ._exceptions import DownloadError, InvalidRequestError, paid_result_error, quote
 from ._inputs import extension_for, sniff_image_type
 
 if TYPE_CHECKING:
@@ -137,18 +137,13 @@ class AtomicImageFile:
             except FileExistsError:
                 continue
         else:  # pragma: no cover - 100 collisions of 48 random bits
-            raise ResponseValidationError(f"no free temporary name in {directory}")
+            raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
         self._handle = os.fdopen(fd, "wb")
         self._head = b""
-        self._size = 0
 
     def write(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size > MAX_DOWNLOAD_BYTES:
-            raise ResponseValidationError(
-                f"result image {self._source} is larger than "
-                f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; not saved"
-            )
+        # No cap here: a download keeps the download cap as it streams (``_fetch``), and
+        # inline images came within the answer's cap.
         if len(self._head) < 16:
             self._head += chunk[: 16 - len(self._head)]
         self._handle.write(chunk)
@@ -157,7 +152,7 @@ class AtomicImageFile:
         """Flush to disk and give the file its final, unused name."""
         mime = sniff_image_type(self._head)
         if mime is None:
-            raise ResponseValidationError(
+            raise DownloadError(
                 f"result {self._source} is not an image (first bytes {self._head[:8].hex()}); "
                 "not saved"
             )
@@ -188,7 +183,9 @@ class AtomicImageFile:
                 return final
             self._temp.unlink()
             return final
-        raise ResponseValidationError(f"no free file name for {self._stem} in {self._directory}")
+        raise FileExistsError(
+            errno.EEXIST, f"no free file name for {self._stem}", str(self._directory)
+        )
 
     def __enter__(self) -> AtomicImageFile:
         return self

@@ -1,7 +1,7 @@
 """httpcore network backends: the connect-time half of the address rule (``_network``), and
 the total deadline of a call (``_deadline``) on every read, write and connect.
 
-Imported with the first client built, not with the package: httpcore costs ~15 ms.
+Imported with the first client built, not with the package: httpcore is slow to import.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NoReturn
 
 import httpcore
+import httpx
 
 from ._deadline import remaining
 from ._network import address_refusal
@@ -58,6 +59,30 @@ async def _agetaddrinfo(host: str, port: int) -> list[str]:
     except OSError as err:
         raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from err
     return [str(info[4][0]) for info in infos]
+
+
+def check_target(request: httpx.Request) -> None:
+    """Resolve and check the host of ``request`` before it goes to a proxy, which connects
+    in our place (so the backend would only ever see the proxy's address)."""
+    host, port = _target(request)
+    try:
+        _checked(host, _getaddrinfo(host, port))
+    except httpcore.ConnectError as err:
+        raise httpx.ConnectError(str(err), request=request) from err
+
+
+async def acheck_target(request: httpx.Request) -> None:
+    """``check_target`` for async clients."""
+    host, port = _target(request)
+    try:
+        _checked(host, await _agetaddrinfo(host, port))
+    except httpcore.ConnectError as err:
+        raise httpx.ConnectError(str(err), request=request) from err
+
+
+def _target(request: httpx.Request) -> tuple[str, int]:
+    url = request.url
+    return url.host, url.port or (443 if url.scheme == "https" else 80)
 
 
 # The connect methods take httpcore's arguments (timeout, local_address, socket_options)

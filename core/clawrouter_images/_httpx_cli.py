@@ -1,7 +1,7 @@
 """Keep httpx's command-line client out of library imports.
 
-``import httpx`` imports ``httpx._main`` (click, rich, pygments: 20-40 ms) whenever click
-happens to be installed, for the ``httpx`` command only.  Until something calls
+``import httpx`` imports ``httpx._main`` (click, rich, pygments: the larger part of
+importing httpx) whenever click happens to be installed, for the ``httpx`` command only.  Until something calls
 ``httpx.main``, a stand-in module takes its place; the first call imports the real one.
 """
 

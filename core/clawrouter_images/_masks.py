@@ -64,8 +64,8 @@ def _converted(image: Image.Image) -> bytes | None:
     keep = grey.point(_KEEP)
     del grey
     out = io.BytesIO()
-    # Not optimize=True: it tries every filter at the highest level, ~15x slower on a
-    # noisy mask for a few percent.
+    # Not optimize=True: it tries every filter at the highest level, many times slower on
+    # a noisy mask for a few percent.
     Image.merge("RGBA", (edit, edit, edit, keep)).save(out, format="PNG")
     return out.getvalue()
 

@@ -22,8 +22,6 @@ from ._exceptions import quote
 if TYPE_CHECKING:
     from ._client import ImageClient
 
-# defer_build builds schemas on first use (a CLI that only lists models never needs them).
-
 
 def _short(value: Any, depth: int = 0) -> Any:
     """``value`` for a repr: strings shortened, containers shortened inside, deep ones elided."""
@@ -41,6 +39,7 @@ def _short(value: Any, depth: int = 0) -> Any:
 class ImageData(BaseModel):
     """One result image: a URL (usually ClawRouter's localised ``/images/...``) or ``b64_json``."""
 
+    # defer_build: schemas are built on first use (a CLI that only lists models never needs them).
     model_config = ConfigDict(extra="allow", defer_build=True)
 
     url: str | None = None
@@ -81,10 +80,19 @@ class ImageResponse(BaseModel):
 
     @functools.cached_property
     def _local(self) -> LocalState:
-        # Not PrivateAttr: pydantic would initialise those on every answer (~3 µs of a
-        # ~100 µs call); a cached property is made when first used, and no answer, input
+        # Not PrivateAttr: pydantic would initialise those on every answer, a visible share
+        # of a fast call; a cached property is made when first used, and no answer, input
         # or dump can reach it either.
         return LocalState()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # The local state stays in this process (a pickled answer, inside an error or not,
+        # travels to others): its preview client is made for a URL that may hold a password.
+        state = super().__getstate__()
+        fields = state["__dict__"]
+        if "_local" in fields:
+            state["__dict__"] = {k: v for k, v in fields.items() if k != "_local"}
+        return state
 
     def __repr_args__(self) -> Any:
         # Extra fields from the server may hold base64 too, at any depth.

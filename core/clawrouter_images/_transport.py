@@ -1,19 +1,18 @@
 """The httpx clients this package builds for itself.
 
-Two choices differ from httpx's defaults, both measured (benchmarks/bench_peers.py):
+Two choices differ from httpx's defaults, both measured (benchmarks/bench_peers.py; the
+figures are in the README's performance section):
 
-- Pool limits.  httpcore (1.0.9) re-plans its pool on every request start and finish:
-  it polls every idle connection's socket (a syscall each) and, for each queued request,
-  scans every connection again, so that work grows with the number of pooled
-  connections.  Keeping many idle keep-alive connections makes bursts slower: under
-  64 concurrent calls to a loopback stub, 100 kept-alive connections gave ~360 req/s,
-  httpx's default 20 gave ~800, and 8 gave ~1,300.  So the pool may open many
-  connections (slow generations run side by side) but keeps only a few idle.
-  Idle connections expire after 4 s, before ClawRouter's (Node's) 5 s keep-alive timeout
-  closes them: reusing a connection the server is closing would break a paid POST.
-- Lazy TLS.  httpx loads the certificate bundle when a client is built (~15 ms), but
-  ClawRouter is plain http on loopback; only remote result URLs need TLS, so the TLS
-  transport is built on first use.
+- Pool limits.  httpcore re-plans its pool on every request start and finish: it polls
+  every idle connection's socket (a syscall each) and, for each queued request, scans
+  every connection again, so that work grows with the number of pooled connections.
+  Keeping many idle keep-alive connections makes bursts slower, so the pool may open many
+  connections (slow generations run side by side) but keeps only a few idle.  Idle
+  connections expire before ClawRouter's (Node's) keep-alive timeout closes them:
+  reusing a connection the server is closing would break a paid POST.
+- Lazy TLS.  httpx loads the certificate bundle when a client is built, but ClawRouter
+  is plain http on loopback; only remote result URLs need TLS, so the TLS transport is
+  built on first use.
 
 Two kinds of client: one for ClawRouter (the base URL the caller configured) and one
 for *foreign* URLs (input URLs, results ClawRouter could not localise), whose network
@@ -22,6 +21,10 @@ redirects, reads proxy settings from the environment, or asks for compressed bod
 
 Async clients belong to one event loop: their pooled connections are that loop's
 sockets.  ``PerLoop`` keeps one client per loop and closes it when the loop shuts down.
+
+``DefaultHttpxClient`` / ``DefaultAsyncHttpxClient`` are the public way to build an
+``http_client`` with options of one's own (a proxy, certificates, a local address): the
+same pool, headers and backends, and a twin for foreign URLs that keeps the address rule.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
+from ._constants import (
+    DEFAULT_TIMEOUT,
+    KEEPALIVE_EXPIRY,
+    MAX_CONNECTIONS,
+    MAX_KEEPALIVE_CONNECTIONS,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -81,7 +89,7 @@ class _LazyAsyncTransport(httpx.AsyncBaseTransport):
 
 
 # Every body is read as sent: a compressed body could inflate without bound inside a
-# single read, before any cap sees it (see _client's capped reads).
+# single read, before any cap sees it (see _bodies).
 HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity", "Connection": "keep-alive"}
 
 
@@ -156,6 +164,151 @@ def async_foreign_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
             lambda inner: AsyncGuardedBackend(AsyncDeadlineBackend(inner)),
         ),
     )
+
+
+# httpx.HTTPTransport's options: a builder passes them to both of its transports.
+_TRANSPORT_OPTIONS = frozenset(
+    {
+        "verify",
+        "cert",
+        "http1",
+        "http2",
+        "limits",
+        "proxy",
+        "uds",
+        "local_address",
+        "retries",
+        "socket_options",
+    }
+)
+
+
+def _split_options(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A builder's keyword arguments as (the client's, the transports'), defaults applied."""
+    if kwargs.pop("follow_redirects", False):
+        raise ValueError(
+            "follow_redirects=True is refused: ClawRouter never redirects, and a redirect "
+            "could lead a download past the address rule"
+        )
+    for name in ("transport", "mounts", "app"):
+        if name in kwargs:
+            raise TypeError(
+                f"{name}= would replace the transports that keep the address rule and the "
+                "deadlines; pass transport options instead (proxy=, verify=, cert=, "
+                "local_address=, socket_options=, retries=, http2=)"
+            )
+    transport = {key: value for key, value in kwargs.items() if key in _TRANSPORT_OPTIONS}
+    transport.setdefault("limits", LIMITS)
+    client = {key: value for key, value in kwargs.items() if key not in _TRANSPORT_OPTIONS}
+    client.setdefault("timeout", DEFAULT_TIMEOUT)
+    client.setdefault("trust_env", False)
+    headers = httpx.Headers(HEADERS)
+    headers.update(client.get("headers") or {})
+    headers["Accept-Encoding"] = "identity"
+    client["headers"] = headers
+    return client, transport
+
+
+def _foreign_options(client: dict[str, Any]) -> dict[str, Any]:
+    # Only what is not a credential: auth, cookies and headers set for ClawRouter stay
+    # with ClawRouter.  (A proxy's own credentials travel with the proxy option.)
+    return {"timeout": client["timeout"], "trust_env": client["trust_env"], "headers": HEADERS}
+
+
+class _ProxiedSync(httpx.BaseTransport):
+    """A transport to a proxy: the target host is checked here, since the proxy connects."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from ._guard import check_target
+
+        check_target(request)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _ProxiedAsync(httpx.AsyncBaseTransport):
+    """``_ProxiedSync`` for async clients."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        from ._guard import acheck_target
+
+        await acheck_target(request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class DefaultHttpxClient(httpx.Client):
+    """An ``httpx.Client`` built as ``ImageClient`` builds its own, for ``http_client=``.
+
+    Takes ``httpx.Client``'s keyword arguments (``proxy=``, ``verify=``, ``cert=``,
+    ``local_address=``, ``socket_options=``, ``retries=``, ``http2=``, ``headers=``,
+    ``auth=``, ``timeout=``, ...) over this package's defaults: the tuned pool limits,
+    uncompressed bodies, no redirects, no proxy settings read from the environment, and
+    every call's total deadline on each read.  Given one, an ``ImageClient`` fetches
+    foreign image URLs with a twin of it (same transport options, none of its headers,
+    auth or cookies) that connects only to public addresses; through a proxy, the host is
+    resolved and checked here before the proxy is asked.  ``transport=`` and ``mounts=``
+    are refused (they would bypass that); ``follow_redirects=True`` too.
+
+    >>> client = ImageClient(http_client=DefaultHttpxClient(proxy="http://proxy:3128"))  # doctest: +SKIP
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        from ._guard import DeadlineBackend
+
+        client, self._transport_options = _split_options(kwargs)
+        self._foreign_client_options = _foreign_options(client)
+        transport = httpx.HTTPTransport(**self._transport_options)
+        super().__init__(**client, transport=_backed(transport, DeadlineBackend))
+
+    def _for_foreign_urls(self) -> httpx.Client:
+        """The twin for URLs nobody trusted (see the class docstring)."""
+        from ._guard import DeadlineBackend, GuardedBackend
+
+        transport = httpx.HTTPTransport(**self._transport_options)
+        guarded: httpx.BaseTransport
+        if self._transport_options.get("proxy") is None:
+            guarded = _backed(transport, lambda inner: GuardedBackend(DeadlineBackend(inner)))
+        else:
+            guarded = _ProxiedSync(_backed(transport, DeadlineBackend))
+        return httpx.Client(**self._foreign_client_options, transport=guarded)
+
+
+class DefaultAsyncHttpxClient(httpx.AsyncClient):
+    """``DefaultHttpxClient`` for ``AsyncImageClient`` (an ``httpx.AsyncClient``, bound to
+    the event loop it is first used in, as any injected async client is)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from ._guard import AsyncDeadlineBackend
+
+        client, self._transport_options = _split_options(kwargs)
+        self._foreign_client_options = _foreign_options(client)
+        transport = httpx.AsyncHTTPTransport(**self._transport_options)
+        super().__init__(**client, transport=_backed(transport, AsyncDeadlineBackend))
+
+    def _for_foreign_urls(self) -> httpx.AsyncClient:
+        """The twin for URLs nobody trusted, one per event loop (see ``DefaultHttpxClient``)."""
+        from ._guard import AsyncDeadlineBackend, AsyncGuardedBackend
+
+        transport = httpx.AsyncHTTPTransport(**self._transport_options)
+        guarded: httpx.AsyncBaseTransport
+        if self._transport_options.get("proxy") is None:
+            guarded = _backed(
+                transport, lambda inner: AsyncGuardedBackend(AsyncDeadlineBackend(inner))
+            )
+        else:
+            guarded = _ProxiedAsync(_backed(transport, AsyncDeadlineBackend))
+        return httpx.AsyncClient(**self._foreign_client_options, transport=guarded)
 
 
 async def _closed_with_loop(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:

@@ -281,9 +281,9 @@ async def test_oversized_download_is_not_saved(
     twin: Twin, server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A result larger than the download cap is refused mid-stream and leaves no file."""
-    import clawrouter_images._files as files
+    import clawrouter_images._constants as constants
 
-    monkeypatch.setattr(files, "MAX_DOWNLOAD_BYTES", 1000)
+    monkeypatch.setattr(constants, "MAX_DOWNLOAD_BYTES", 1000)
     server.on("GET", "/images/a.png", server.content(png + bytes(2000)))
     response = await _generated(
         twin, server, "a red fox", {"url": "http://localhost:8402/images/a.png"}

@@ -32,8 +32,8 @@ from llama_index.core.tools.calling import acall_tool, call_tool
 
 from clawrouter_images import (
     ClawRouterError,
+    DownloadError,
     InputImageError,
-    ResponseValidationError,
     SaveError,
 )
 from clawrouter_images._guard import AsyncGuardedBackend, BlockedAddressError, GuardedBackend
@@ -240,7 +240,7 @@ async def test_private_result_url_is_not_downloaded(
     response = await twin.call("generate")
     with pytest.raises(SaveError) as caught:
         await twin.save(response, tmp_path / "saved")
-    assert type(caught.value.__cause__) is ResponseValidationError
+    assert type(caught.value.__cause__) is DownloadError
     assert PRIVATE in caught.value.message
     assert url in caught.value.message
     assert listener.connections() == []
@@ -615,9 +615,9 @@ async def test_result_redirect_is_not_followed(
     response = await client.generate("a lighthouse", model="cogview", size="512x512")
     with pytest.raises(SaveError) as caught:
         await client.save(response, tmp_path / "saved")
-    assert type(caught.value.__cause__) is ResponseValidationError
+    assert type(caught.value.__cause__) is DownloadError
     assert "redirect" in caught.value.message
-    with pytest.raises(ResponseValidationError, match="redirects are not followed"):
+    with pytest.raises(DownloadError, match="redirects are not followed"):
         await client.download(response.data[0])
     assert ELSEWHERE not in [str(request.url) for request in fake.requests]
     assert not (tmp_path / "saved").exists() or list((tmp_path / "saved").iterdir()) == []

@@ -39,6 +39,7 @@ import clawrouter_images._constants as constants
 from clawrouter_images import (
     APIStatusError,
     ClawRouterError,
+    DownloadError,
     Health,
     ImageData,
     ImageResponse,
@@ -208,9 +209,7 @@ KIND: dict[str, Kind] = {
         ResponseValidationError, True, "the request may have been paid", ("POST", GENERATIONS)
     ),
     "health": Kind(ResponseValidationError, False, "is the base URL right?", ("GET", HEALTH)),
-    "download": Kind(
-        ResponseValidationError, False, "could not download result image", ("GET", RESULT_PATH)
-    ),
+    "download": Kind(DownloadError, False, "could not download result image", ("GET", RESULT_PATH)),
     "save": Kind(SaveError, True, "could not download result image", ("GET", RESULT_PATH)),
     "input": Kind(InputImageError, False, "could not fetch input image", ("GET", RESULT_PATH)),
 }
@@ -258,7 +257,7 @@ async def _refused(kind: str, caller: Twin, stub: FakeClawRouter, out: Path) -> 
         assert err.result.urls == [RESULT_URL]
         assert err.saved_paths == []
         assert err.result._local.saved == []
-        assert isinstance(err.__cause__, ResponseValidationError), repr(err.__cause__)
+        assert type(err.__cause__) is DownloadError, repr(err.__cause__)
         assert _names(out) == []
         err = err.__cause__
     assert expected.says in err.message

@@ -28,6 +28,7 @@ from clawrouter_images import (
     APIConnectionError,
     BadRequestError,
     ClawRouterError,
+    DownloadError,
     GenerationTimeoutError,
     InternalServerError,
     PaymentRequiredError,
@@ -198,7 +199,7 @@ CASES: dict[str, Case] = {
     ),
     "result-url-404": Case(
         Fault("dead_url"),
-        ResponseValidationError,
+        DownloadError,
         r"answered 404; it may have expired or never been stored — generate it again",
         paid=1,
         charged=True,
@@ -208,7 +209,7 @@ CASES: dict[str, Case] = {
     # before any connection, and the paid answer's URL is still in the message.
     "result-host-private": Case(
         Fault("remote_url", url=f"http://127.0.0.1:{UNREACHABLE_PORT}/files/lost.png"),
-        ResponseValidationError,
+        DownloadError,
         r"could not download result image http://127\.0\.0\.1:\d+/files/lost\.png: it points "
         r"into this machine or a private network .* the answer's image URLs: "
         r"http://127\.0\.0\.1:\d+/files/lost\.png",
