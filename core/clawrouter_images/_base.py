@@ -149,8 +149,12 @@ class _BaseClient:
         extra_body: Mapping[str, object] | None,
         image: object = None,
         mask: object = None,
+        budget: Budget | None = None,
+        cap_advice: str | None = None,
     ) -> PricedCall:
-        """A call of the public methods, priced with this client's defaults and budget."""
+        """A call priced with this client's defaults and budget (the public methods'), or
+        with ``budget`` checked instead (the agent tools', whose hold is around the call; the
+        client's own budget still holds its share as the call is sent)."""
         return plan_call(
             path,
             prompt,
@@ -159,10 +163,11 @@ class _BaseClient:
             n=n,
             max_cost_usd=self.max_cost_usd if max_cost_usd is None else max_cost_usd,
             timeout=as_timeout(timeout or self.timeout),
-            budget=self.budget,
+            budget=self.budget if budget is None else budget,
             extra_body=extra_body,
             image=image,
             mask=mask,
+            **({} if cap_advice is None else {"cap_advice": cap_advice}),
         )
 
     @contextlib.contextmanager

@@ -92,11 +92,14 @@ def plan_call(
     extra_body: Mapping[str, object] | None = None,
     image: object = None,
     mask: object = None,
+    cap_advice: str = "or raise max_cost_usd",
 ) -> PricedCall:
     """Validate and price a call; raise before anything is sent.
 
     ``max_cost_usd`` is the cap in force for this call (the call's own, else the
     client's); ``budget`` is checked, not reserved (``Budget.spending`` reserves).
+    ``cap_advice`` ends the refusal of a call over the cap: what its reader can do
+    besides a cheaper call (a program can raise the cap; an LLM cannot).
     """
     editing = path == c.IMAGE2IMAGE_PATH
     if not isinstance(prompt, str) or not prompt.strip():
@@ -140,7 +143,7 @@ def plan_call(
     if limit is not None and estimate > limit:
         raise BudgetExceededError(
             f"{what} is estimated at ${estimate:.4f}, over max_cost_usd=${limit:.4f}; "
-            "choose a cheaper model or size, fewer images, or raise max_cost_usd"
+            f"choose a cheaper model or size, fewer images, {cap_advice}"
         )
     budget.check(what, estimate)
     return PricedCall(path, found, size, n, prompt, estimate, fields, timeout)

@@ -200,7 +200,7 @@ class ImageClient(_BaseClient):
             timeout=timeout,
             extra_body=extra_body,
         )
-        return self._execute(call, {})
+        return self._call(call)
 
     @_doc(_EDIT_DOC)
     def edit(
@@ -228,6 +228,12 @@ class ImageClient(_BaseClient):
             image=image,
             mask=mask,
         )
+        return self._call(call, image, mask)
+
+    def _call(self, call: PricedCall, image: object = None, mask: object = None) -> ImageResponse:
+        """Send a priced call (its edit inputs read and checked first) and read its answer."""
+        if not call.editing:
+            return self._execute(call, {})
         items, mask_item = self._inputs(image, mask)
         images = [self._fetch_input(item) for item in items]
         checked_mask = self._fetch_input(mask_item) if mask_item is not None else None
@@ -414,7 +420,7 @@ class AsyncImageClient(_BaseClient):
             timeout=timeout,
             extra_body=extra_body,
         )
-        return await self._execute(call, {})
+        return await self._call(call)
 
     @_doc(_EDIT_DOC)
     async def edit(
@@ -442,6 +448,14 @@ class AsyncImageClient(_BaseClient):
             image=image,
             mask=mask,
         )
+        return await self._call(call, image, mask)
+
+    async def _call(
+        self, call: PricedCall, image: object = None, mask: object = None
+    ) -> ImageResponse:
+        """Send a priced call (its edit inputs read and checked first) and read its answer."""
+        if not call.editing:
+            return await self._execute(call, {})
         items, mask_item = self._inputs(image, mask)
         images = [await self._fetch_input(item) for item in items]
         checked_mask = await self._fetch_input(mask_item) if mask_item is not None else None

@@ -57,7 +57,8 @@ async def test_langchain_tools_share_one_budget_across_sync_and_async(
     assert refused.content == (
         "budget of $0.0835 reached: $0.0735 spent, $0.01 left; "
         "1 x google/nano-banana at 1024x1024 would cost $0.0525. "
-        "Tell the user the image budget is used up; do not call the image tools again."
+        "Choose a cheaper model or size, or fewer images, if one fits what is left; otherwise "
+        "tell the user the image budget is used up and do not call the image tools again."
     )
     assert len(fake.posts) == posts  # nothing sent, nothing paid
 
@@ -134,3 +135,16 @@ def test_budget_usd_and_a_shared_budget_must_agree(fake: FakeClawRouter) -> None
         langchain_clawrouter.ClawRouterGenerateImage(
             client=fake.client(), budget=Budget(1.0), budget_usd=2.0
         )
+
+
+def test_a_cap_refusal_tells_the_llm_what_it_can_do(fake: FakeClawRouter) -> None:
+    """Over max_cost_usd, the LLM reads choices it has (not "raise max_cost_usd"), unsent."""
+    from langchain_clawrouter import ClawRouterGenerateImage
+
+    tool = ClawRouterGenerateImage(client=fake.client(), max_cost_usd=0.01)
+    message = tool.invoke(
+        {"name": "generate_image", "args": {"prompt": "a fox"}, "id": "1", "type": "tool_call"}
+    ).content
+    assert "choose a cheaper model or size, fewer images, or ask the user" in message
+    assert "raise" not in message
+    assert fake.posts == []

@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from .. import AsyncImageClient, ImageClient
 from .._budget import Budget
-from .._catalog import ImageModel, alias_note, describe_call, estimate_cost
+from .._call import PricedCall
+from .._catalog import ImageModel, alias_note
+from .._constants import GENERATIONS_PATH, IMAGE2IMAGE_PATH
 from .._exceptions import ClawRouterError, InvalidRequestError, paid_result_error
 from .._pixels import Unreadable
 from .._progress import ImageProgress, awaiting, watching
@@ -179,31 +181,43 @@ class ImageTools:
     # the same preparation (policy, save folder, price) runs before either client is called.
 
     def _prepared(
-        self, args: ToolArgs
-    ) -> tuple[ImageTool, dict[str, Any], Path | None, tuple[str, float]]:
-        """The tool, the client's arguments, the save folder, and the call's price."""
+        self, args: ToolArgs, client: ImageClient | AsyncImageClient
+    ) -> tuple[ImageTool, PricedCall, dict[str, Any], Path | None]:
+        """The tool, the call priced once (by the client's own rule, against these tools'
+        budget), its image inputs after the file policy, and the save folder."""
         tool = tool_of(args)
         images = {
             name: None if value is None else self._images(value)
             for name, value in args.images().items()
         }
-        model = self._model(args.model, editing=tool.editing)
-        size = args.size or None
-        kwargs: dict[str, Any] = {"prompt": args.prompt, **images, "model": model, "size": size}
-        kwargs.update(n=args.n, max_cost_usd=self.config.max_cost_usd)
-        price = _price(model, size, args.n)
-        return tool, kwargs, self._save_dir(), price
+        call = client._plan(
+            IMAGE2IMAGE_PATH if tool.editing else GENERATIONS_PATH,
+            args.prompt,
+            model=self._model(args.model, editing=tool.editing),
+            size=args.size or None,
+            n=args.n,
+            max_cost_usd=self.config.max_cost_usd,
+            timeout=None,
+            extra_body=None,
+            image=images.get("image"),
+            mask=images.get("mask"),
+            budget=self.budget,
+            cap_advice=_CAP_ADVICE,
+        )
+        return tool, call, images, self._save_dir()
 
     def run(
         self, args: ToolArgs, on_progress: Callable[[ImageProgress], None] | None = None
     ) -> ToolAnswer:
         """Run the tool whose arguments ``args`` are; while the call is in flight,
         ``on_progress`` hears how it goes every ``progress_every_s`` seconds."""
-        tool, kwargs, directory, price = self._prepared(args)
-        tick = _ticks(tool, kwargs["model"], on_progress)
-        with self.budget.spending(*price), watching(tick, self.config.progress_every_s):
-            call = self.client.edit if tool.editing else self.client.generate
-            response = call(**kwargs)
+        tool, call, images, directory = self._prepared(args, self.client)
+        tick = _ticks(tool, call.model, on_progress)
+        with (
+            self.budget.spending(call.what, call.estimate),
+            watching(tick, self.config.progress_every_s),
+        ):
+            response = self.client._call(call, **images)
         return self._finish(response, directory)
 
     async def arun(
@@ -213,12 +227,12 @@ class ImageTools:
     ) -> ToolAnswer:
         """``run`` on the async client (never a thread hop to the sync one); progress
         comes from a timer task beside the request."""
-        tool, kwargs, directory, price = self._prepared(args)
         client = self.async_client
-        tick = _ticks(tool, kwargs["model"], on_progress)
-        with self.budget.spending(*price):
-            call = client.edit if tool.editing else client.generate
-            response = await awaiting(call(**kwargs), tick, self.config.progress_every_s)
+        tool, call, images, directory = self._prepared(args, client)
+        tick = _ticks(tool, call.model, on_progress)
+        with self.budget.spending(call.what, call.estimate):
+            sent = client._call(call, **images)
+            response = await awaiting(sent, tick, self.config.progress_every_s)
         return await self._afinish(response, directory)
 
     def _finish(self, response: ImageResponse, directory: Path | None) -> ToolAnswer:
@@ -254,12 +268,6 @@ class ImageTools:
 _ReportT = TypeVar("_ReportT")
 
 
-def _price(model: ImageModel, size: str | None, n: int) -> tuple[str, float]:
-    """What the call is and what it would cost: the budget reserves this before sending."""
-    size = size or model.default_size
-    return describe_call(model, size, n), estimate_cost(model, size, n)
-
-
 def _ticks(
     tool: ImageTool, model: ImageModel, report: Callable[[ImageProgress], _ReportT] | None
 ) -> Callable[[float], _ReportT] | None:
@@ -274,7 +282,12 @@ def _ticks(
     return tick
 
 
-_BUDGET_ADVICE = "Tell the user the image budget is used up; do not call the image tools again."
+# What an LLM can do about a refusal (it cannot raise a cap or a budget).
+_BUDGET_ADVICE = (
+    "Choose a cheaper model or size, or fewer images, if one fits what is left; otherwise "
+    "tell the user the image budget is used up and do not call the image tools again."
+)
+_CAP_ADVICE = "or ask the user whether to spend more"
 
 
 def _raise_kept(err: Exception, response: ImageResponse, paths: list[Path]) -> NoReturn:
