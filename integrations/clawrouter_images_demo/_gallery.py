@@ -103,6 +103,7 @@ def format_table(outcomes: Sequence[StepOutcome]) -> str:
 
 # -- the page ------------------------------------------------------------------------------
 
+
 def _badge(framework: str) -> str:
     label = FRAMEWORK_LABELS.get(framework, framework)
     return f'<span class="badge {html.escape(framework)}">{html.escape(label)}</span>'
