@@ -293,10 +293,10 @@ def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--shard",
         metavar="I/N",
         help="run only shard I of N (1-based, by a hash of the id); merge the shards' "
-        "folders with `clawrouter-images batch-merge`",
+        "folders with `clawrouter-images merge`",
     )
     merge = commands.add_parser(
-        "batch-merge",
+        "merge",
         help="Merge batch folders (shards) into one.",
         description="Merge the folders of a batch's shards (or of several runs) into a new "
         "folder: every record of results.jsonl, the images beside them, a contact sheet. "
@@ -676,18 +676,18 @@ def _batch(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
-def _batch_merge(args: argparse.Namespace) -> int:
+def _merge_batches(args: argparse.Namespace) -> int:
     from ._catalog import format_usd
     from ._constants import BATCH_INDEX_NAME, BATCH_RESULTS_NAME
     from ._exceptions import InvalidRequestError
     from .batch import merge_results
 
     if not args.output:
-        return _usage("batch-merge", "-o OUT is required: the new folder to merge into")
+        return _usage("merge", "-o OUT is required: the new folder to merge into")
     try:
         merged = merge_results(args.output, args.sources)
     except InvalidRequestError as err:
-        return _usage("batch-merge", str(err))
+        return _usage("merge", str(err))
     print(
         f"{merged.ok} ok, {merged.failed} failed, {merged.uncertain} uncertain "
         f"({merged.in_several} ids in several folders); {merged.images} images "
@@ -707,7 +707,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "mcp": _mcp,
     "batch": _batch,
-    "batch-merge": _batch_merge,
+    "merge": _merge_batches,
 }
 
 

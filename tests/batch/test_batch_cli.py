@@ -1,4 +1,4 @@
-"""``clawrouter-images batch`` and ``batch-merge``: exit codes, what the user sees, the contact sheet."""
+"""``clawrouter-images batch`` and ``merge``: exit codes, what the user sees, the contact sheet."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def test_the_contact_sheet_shows_prompt_model_size_and_cost(
 def test_shards_run_apart_and_merge_into_one_folder(
     jsonl: Jsonl, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--shard 1/2 and 2/2 split the ids; batch-merge puts every id and image in one folder."""
+    """--shard 1/2 and 2/2 split the ids; merge puts every id and image in one folder."""
     lines = [{"id": f"r{i}", "prompt": f"picture {i}"} for i in range(12)]
     source = jsonl(lines)
     for shard in ("1/2", "2/2"):
@@ -180,7 +180,7 @@ def test_shards_run_apart_and_merge_into_one_folder(
         )
     capsys.readouterr()
     merged = tmp_path / "all"
-    assert main(["batch-merge", str(tmp_path / "1"), str(tmp_path / "2"), "-o", str(merged)]) == 0
+    assert main(["merge", str(tmp_path / "1"), str(tmp_path / "2"), "-o", str(merged)]) == 0
     assert (
         "12 ok, 0 failed, 0 uncertain (0 ids in several folders); 12 images"
         in capsys.readouterr().out
@@ -198,5 +198,5 @@ def test_merge_refuses_a_folder_with_results_already(
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "results.jsonl").write_text("")
-    assert main(["batch-merge", str(tmp_path / "a"), "-o", str(tmp_path / "b")]) == 2
+    assert main(["merge", str(tmp_path / "a"), "-o", str(tmp_path / "b")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
