@@ -57,6 +57,12 @@ class Budget:
         """Estimated USD of the calls that were, or may have been, paid."""
         return round(self._spent, 6)
 
+    def count(self, usd: float) -> None:
+        """Count ``usd`` as spent without a call: spending this object did not see (what
+        earlier runs of a batch spent, or may have spent, into the same folder)."""
+        with self._lock:
+            self._spent += usd
+
     def check(self, what: str, estimate: float) -> None:
         """Refuse ``estimate`` if it does not fit in what is left (nothing is reserved)."""
         if self.limit_usd is None:

@@ -119,3 +119,19 @@ MAX_MASK_PIXELS = 64_000_000
 
 # How often a tool reports progress while its call is in flight (gpt-image-2 can take 5 min).
 PROGRESS_INTERVAL_SECONDS = 5.0
+
+# Batches (``clawrouter-images batch``): what each output folder holds, how many requests
+# are in flight at once by default (one wallet pays for all of them, and the upstreams
+# rate-limit), and how often a log line is written when stderr is not a terminal.
+BATCH_RESULTS_NAME = "results.jsonl"
+BATCH_INDEX_NAME = "index.html"
+DEFAULT_BATCH_CONCURRENCY = 4
+BATCH_LOG_EVERY_SECONDS = 5.0
+# A terminal's progress bar is redrawn at most this often; the engine wakes the display
+# this often when nothing finishes (a slow model), so the rate and ETA stay current.
+BATCH_REDRAW_SECONDS = 0.2
+BATCH_TICK_SECONDS = 1.0
+# One input line is read whole: a prompt is at most 32,000 characters, and large images
+# belong in files named by path, not inline as data URIs.
+MAX_BATCH_LINE_BYTES = 8 * 1024 * 1024
+MAX_BATCH_ID_CHARS = 200

@@ -1,23 +1,21 @@
 """What the demo shows: a text table for the terminal and ``index.html`` for a browser.
 
-The page is one self-contained file: inline CSS, no script, no fonts or anything else
-fetched from elsewhere, and images linked relative to the page, so the folder can be
-opened (or moved, or zipped) as it is.  Everything that came from a model or a server
-is escaped.
+The page is the core's (``clawrouter_images._gallery``, which a batch's contact sheet
+uses too): one self-contained file.  Everything that came from a model or a server is
+escaped.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from clawrouter_images import InvalidRequestError, resolve_model
+from clawrouter_images._gallery import href as _href
+from clawrouter_images._gallery import page, png_size
 
 from ._script import StepOutcome, ToolCallRecord, cost_text
 
@@ -104,80 +102,6 @@ def format_table(outcomes: Sequence[StepOutcome]) -> str:
 
 
 # -- the page ------------------------------------------------------------------------------
-
-_CSS = """
-:root { color-scheme: light; --ink: #1d2230; --muted: #5d6475; --line: #e3e6ee;
-  --bg: #f4f5f9; --card: #fff; --ok: #1f8a4c; --bad: #c0392b;
-  --lc: #1c6e5a; --li: #6a3fb5; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--ink);
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-header { padding: 28px 36px 20px; background: #141824; color: #f2f4f8; }
-header h1 { margin: 0 0 6px; font-size: 24px; font-weight: 650; letter-spacing: .2px; }
-header p { margin: 4px 0; color: #c3c8d4; }
-header .facts { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 12px; }
-header .fact { background: #232a3b; border-radius: 999px; padding: 3px 12px; font-size: 13px; }
-header .fact b { color: #fff; font-weight: 600; }
-main { padding: 8px 36px 40px; }
-section h2 { display: flex; align-items: center; gap: 10px; margin: 28px 0 14px;
-  font-size: 18px; font-weight: 650; }
-.grid { display: grid; gap: 18px; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); }
-.card { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
-  overflow: hidden; display: flex; flex-direction: column;
-  box-shadow: 0 1px 2px rgba(20, 24, 36, .06); }
-.card.failed { border-color: #efc2bc; }
-.card.unexpected { border: 2px solid var(--bad); }
-.frame { display: block; background: #0f1320; height: 260px; position: relative; }
-.frame img { width: 100%; height: 100%; object-fit: contain; display: block; }
-.refused { height: 260px; padding: 18px 16px 16px; background: #fbeeec;
-  display: flex; flex-direction: column; gap: 10px; }
-.refused strong { color: var(--bad); font-size: 15px; }
-.refused pre { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 12.5px;
-  font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  background: #fff; border: 1px solid #efc2bc; border-radius: 8px; padding: 10px;
-  overflow: auto; }
-.body { padding: 12px 14px 14px; display: flex; flex-direction: column; gap: 6px; flex: 1; }
-.tag { display: flex; align-items: center; gap: 8px; font-size: 12px; color: var(--muted); }
-.request { margin: 0; font-weight: 600; font-size: 15px; overflow-wrap: anywhere; }
-.prompt { margin: 0; color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }
-.meta { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 0; padding: 0; list-style: none; }
-.meta li { background: #eef0f6; border-radius: 6px; padding: 2px 8px; font-size: 12.5px; }
-.meta li.cost { background: #e7f5ec; color: var(--ok); font-weight: 600; }
-.from { display: flex; align-items: center; gap: 8px; font-size: 12.5px; color: var(--muted); }
-.from img { width: 40px; height: 40px; object-fit: cover; border-radius: 6px;
-  border: 1px solid var(--line); }
-.file { margin-top: auto; padding-top: 6px; font-size: 12.5px; overflow-wrap: anywhere; }
-.file a { color: #2f5bd3; text-decoration: none; }
-.file a:hover { text-decoration: underline; }
-.problem { margin: 0; color: var(--bad); font-size: 13px; font-weight: 600; }
-details { font-size: 12.5px; color: var(--muted); }
-details pre { white-space: pre-wrap; word-break: break-word; margin: 6px 0 0;
-  font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-.badge { display: inline-block; border-radius: 999px; padding: 2px 10px; font-size: 12px;
-  font-weight: 650; color: #fff; letter-spacing: .3px; }
-.badge.langchain { background: var(--lc); }
-.badge.llamaindex { background: var(--li); }
-footer { padding: 0 36px 32px; color: var(--muted); font-size: 13px; }
-"""
-
-
-def _href(path: Path, root: Path) -> str:
-    """A link to ``path`` relative to the page in ``root``."""
-    relative = Path(os.path.relpath(path.resolve(), root.resolve()))
-    return quote(relative.as_posix())
-
-
-def png_size(path: Path) -> tuple[int, int] | None:
-    """Width and height from a PNG's header, without decoding it (None for other files)."""
-    try:
-        with path.open("rb") as file:
-            head = file.read(24)
-    except OSError:
-        return None
-    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return None
-    width, height = struct.unpack(">II", head[16:24])
-    return width, height
 
 
 def _badge(framework: str) -> str:
@@ -330,22 +254,17 @@ def gallery_html(outcomes: Sequence[StepOutcome], root: Path, info: RunInfo) -> 
             f"<section><h2>{_badge(framework)} agent</h2>"
             f'<div class="grid">{"".join(cards)}</div></section>'
         )
-    fact_html = "".join(
-        f'<span class="fact">{esc(name)}: <b>{esc(value)}</b></span>' for name, value in facts
-    )
-    return (
-        "<!doctype html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>clawrouter-images demo</title>"
-        f"<style>{_CSS}</style></head><body>"
-        "<header><h1>clawrouter-images: agents making images</h1>"
-        "<p>Each card is one request a user typed, the tool call the agent made for it, "
-        "and the image it saved (or the error it read).</p>"
-        f'<p>{esc(note)}</p><div class="facts">{fact_html}</div></header>'
-        f"<main>{''.join(sections)}</main>"
-        f"<footer>Written by <code>clawrouter-images demo</code> on {esc(info.created)}.</footer>"
-        "</body></html>\n"
+    return page(
+        title="clawrouter-images demo",
+        heading="clawrouter-images: agents making images",
+        paragraphs=(
+            "Each card is one request a user typed, the tool call the agent made for it, "
+            "and the image it saved (or the error it read).",
+            note,
+        ),
+        facts=facts,
+        sections=sections,
+        footer_html=f"Written by <code>clawrouter-images demo</code> on {esc(info.created)}.",
     )
 
 
