@@ -143,6 +143,14 @@ MAX_URL_CHARS = 2048
 _HTTP_URL = re.compile(r"https?://[!#-&(-;=?-\[\]_a-z~]+", re.IGNORECASE)
 _DATA_IMAGE = re.compile(r"data:image/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
 # How far error messages look for URLs in an answer they could not use.
+# http(s)://, no user info, a host of letter-digit-hyphen labels none of which is an IDNA
+# A-label ("xn--", which may not decode) or starts or ends with a hyphen, an optional port
+# of digits, then the end, a path, a query or a fragment.
+_PLAIN_HOST = re.compile(
+    r"https?://(?!(?:[^/?#]*[.])?xn--)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::[0-9]{1,5})?(?:$|[/?#])",
+    re.IGNORECASE,
+)
 _MAX_SHOWN_URLS = 4
 _MAX_WALK = 2000
 
@@ -155,6 +163,10 @@ def usable_url(value: object) -> str | None:
         return value
     if len(value) > MAX_URL_CHARS or not _HTTP_URL.fullmatch(value):
         return None
+    if _PLAIN_HOST.match(value):
+        # A host of plain labels (as every result URL ClawRouter writes has) is one httpx
+        # reads: parsing the whole URL again would double what reading an answer costs.
+        return value
     parsed = parse_url(value)
     return value if parsed is not None and parsed.host else None
 

@@ -386,3 +386,18 @@ def test_an_unusable_image_model_is_refused_when_built(name: str) -> None:
 def test_a_listed_sizes_list_is_kept_as_a_tuple() -> None:
     model = ImageModel(id="acme/pixel-9", price_usd=0.03, sizes=["512x512"], best_for="t")  # type: ignore[arg-type]
     assert model.sizes == ("512x512",)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.from_regex(
+        r"https?://[a-zA-Z0-9.:@\[\]_-]{0,40}(/[!#-&(-;=?-\[\]_a-z~]{0,20})?", fullmatch=True
+    )
+)
+def test_a_usable_url_is_one_httpx_reads(url: str) -> None:
+    """Whatever route usable_url takes (the fast one for plain hosts included), a URL it
+    calls usable parses, with a host."""
+    import httpx
+
+    if usable_url(url) is not None:
+        assert httpx.URL(url).host
