@@ -7,6 +7,7 @@ resolves aliases nor validates sizes, so both are done here, before anything is 
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import unicodedata
@@ -424,10 +425,16 @@ def resolve_model(model: str | ImageModel) -> ImageModel:
     """
     if isinstance(model, ImageModel):
         return model
-    found = _BY_NAME.get(model.strip().lower())
+    key = model.strip().lower()
+    found = _BY_NAME.get(key)
     if found is None:
         names = ", ".join(f"{m.alias} ({m.id})" for m in _MODELS if m.available)
-        raise InvalidRequestError(f"unknown model {quote(repr(model), 80)}; choose one of: {names}")
+        offered = [name for name, each in _BY_NAME.items() if each.available]
+        close = difflib.get_close_matches(key, offered, n=1, cutoff=0.75)
+        guess = f"did you mean {_BY_NAME[close[0]].alias!r}? " if close else ""
+        raise InvalidRequestError(
+            f"unknown model {quote(repr(model), 80)}; {guess}choose one of: {names}"
+        )
     return found
 
 

@@ -91,8 +91,10 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--json", action="store_true", help="print the response as JSON")
         sub.add_argument(
-            "--max-cost", type=float, metavar="USD", help="refuse calls estimated above this"
+            "--max-cost-usd", type=float, metavar="USD", help="refuse calls estimated above this"
         )
+        # The name this option had before every command spelt it --max-cost-usd.
+        sub.add_argument("--max-cost", type=float, dest="max_cost_usd", help=argparse.SUPPRESS)
         _add_where(sub, "use an in-process emulator: no ClawRouter, no wallet")
         return sub
 
@@ -438,7 +440,7 @@ def _generate(args: argparse.Namespace) -> int:
         args,
         "generating",
         lambda client: client.generate(
-            args.prompt, model=args.model, size=args.size, n=args.n, max_cost_usd=args.max_cost
+            args.prompt, model=args.model, size=args.size, n=args.n, max_cost_usd=args.max_cost_usd
         ),
     )
 
@@ -455,7 +457,7 @@ def _edit(args: argparse.Namespace) -> int:
             model=args.model,
             size=args.size,
             n=args.n,
-            max_cost_usd=args.max_cost,
+            max_cost_usd=args.max_cost_usd,
         ),
     )
 
@@ -484,6 +486,12 @@ def _report(client: ImageClient, response: ImageResponse, args: argparse.Namespa
     if args.json:
         # The answer as ClawRouter gave it, plus what this command did with it.
         shown = {**response.model_dump(mode="json"), "saved_paths": [str(p) for p in paths]}
+        if args.emulator:
+            # The in-process emulator has no socket: its URLs answer nothing once this ends.
+            shown["note"] = (
+                "made by the in-process emulator (--emulator): its URLs are not served; "
+                "the images are in saved_paths"
+            )
         print(json.dumps(shown, indent=2))
     else:
         for path in paths:
@@ -747,7 +755,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
-    max_cost = args.max_cost
+    max_cost = args.max_cost_usd
     if not args.emulator:
         with ImageClient(args.base_url, max_cost_usd=max_cost) as client:
             yield client

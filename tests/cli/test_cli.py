@@ -54,6 +54,21 @@ def test_json_output_is_the_response(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert body["model"] == "openai/gpt-image-1"
     assert len(body["data"]) == 2
     assert [Path(p).parent for p in body["saved_paths"]] == [tmp_path, tmp_path]
+    # The in-process emulator's URLs answer nothing once the command ends: said so.
+    assert "not served" in body["note"]
+
+
+def test_json_output_of_a_real_clawrouter_has_no_emulator_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against a served ClawRouter (here the emulator on a port), the URLs are real: no note."""
+    from clawrouter_images.emulator import serve
+
+    with Emulator(image_dir=tmp_path / "srv") as emulator, serve(emulator, port=0) as url:
+        code = main(["generate", "a lamp", "--base-url", url, "--json", "-o", str(tmp_path)])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert "note" not in body
 
 
 def test_edit_takes_several_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

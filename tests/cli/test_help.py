@@ -52,7 +52,25 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [a for a in parser._actions if not isinstance(a, argparse._HelpAction)]
+    """Every option but --help and hidden aliases (an old name of an option that is shown)."""
+    shown = {a.dest for a in parser._actions if a.help != argparse.SUPPRESS}
+    return [
+        a
+        for a in parser._actions
+        if not isinstance(a, argparse._HelpAction)
+        and not (a.help == argparse.SUPPRESS and a.dest in shown)
+    ]
+
+
+def test_the_old_max_cost_option_still_works() -> None:
+    """--max-cost, the old spelling, sets what --max-cost-usd sets, and is not shown."""
+    from clawrouter_images._cli import _parser
+
+    for command in ("generate", "edit"):
+        extra = ["--image", "x.png"] if command == "edit" else []
+        old = _parser().parse_args([command, "a fox", *extra, "--max-cost", "0.2"])
+        new = _parser().parse_args([command, "a fox", *extra, "--max-cost-usd", "0.2"])
+        assert old.max_cost_usd == new.max_cost_usd == 0.2
 
 
 def _flat(text: str) -> str:

@@ -321,3 +321,25 @@ async def test_response_carries_the_estimate(twin: Twin, answering: Server) -> N
     assert response.model == "openai/gpt-image-1"
     assert response.size == "1024x1536"
     assert response.estimated_cost_usd == pytest.approx(0.04 * 3 * 1.05)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("nano-bananna", "nano-banana"), ("banana-por", "banana-pro"), ("gpt-imag", "gpt-image")],
+)
+def test_a_misspelt_model_gets_a_did_you_mean(typed: str, meant: str) -> None:
+    """A near miss names the model meant, before the full list."""
+    from clawrouter_images import resolve_model
+
+    with pytest.raises(InvalidRequestError, match=f"did you mean '{meant}'\\? choose one of"):
+        resolve_model(typed)
+
+
+@pytest.mark.parametrize("typed", ["zzzz", "dall-e3"])
+def test_no_guess_for_what_is_far_or_not_available(typed: str) -> None:
+    """Nothing close, or only a delisted model close: no guess, just the list."""
+    from clawrouter_images import resolve_model
+
+    with pytest.raises(InvalidRequestError) as caught:
+        resolve_model(typed)
+    assert "did you mean" not in caught.value.message
