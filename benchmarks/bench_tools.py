@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path[:0] = [
     str(Path(__file__).resolve().parents[1] / "core"),
-    str(Path(__file__).resolve().parents[1] / "integrations"),
+    str(Path(__file__).resolve().parents[1] / "integrations" / "langchain-clawrouter"),
     str(Path(__file__).parent),
 ]
 

@@ -15,15 +15,32 @@ else:  # pytest itself needs tomli before 3.11
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
-PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _load(folder: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+    return loaded
+
+
+PYPROJECT: dict[str, Any] = _load(ROOT)
 PROJECT: dict[str, Any] = PYPROJECT["project"]
+# The adapter distributions: each project folder under integrations/ and its import package.
+ADAPTERS = {
+    "langchain-clawrouter": "langchain_clawrouter",
+    "llama-index-tools-clawrouter": "llama_index/tools/clawrouter",
+}
+ADAPTER_PROJECTS: dict[str, dict[str, Any]] = {
+    name: _load(ROOT / "integrations" / name)["project"] for name in ADAPTERS
+}
 # The newest CPython this release was checked on (the machines run 3.11; 3.13 was tried).
 NEWEST_SUPPORTED = (3, 13)
 
 
 def _requirements() -> list[str]:
-    """Every requirement string: dependencies, extras and dependency groups."""
+    """Every requirement string: dependencies (the adapters' too), extras and dependency groups."""
     found = list(PROJECT["dependencies"])
+    for adapter in ADAPTER_PROJECTS.values():
+        found += adapter["dependencies"]
     for extra in PROJECT["optional-dependencies"].values():
         found += extra
     for group in PYPROJECT["dependency-groups"].values():
@@ -46,7 +63,7 @@ def test_license_file_ships_in_wheel_and_sdist() -> None:
     # The wheel takes license-files into .dist-info/licenses/ (PEP 639, hatchling >= 1.27).
     assert PROJECT["license-files"] == ["LICENSE"]
     assert PYPROJECT["build-system"]["requires"] == ["hatchling>=1.27"]
-    assert "LICENSE" in PYPROJECT["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    assert "/LICENSE" in PYPROJECT["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
 
 
 def test_classifiers_name_every_supported_python() -> None:
@@ -93,6 +110,57 @@ def test_test_tools_are_a_dependency_group_not_an_extra() -> None:
     groups = PYPROJECT["dependency-groups"]
     in_groups = {_name(r) for reqs in groups.values() for r in reqs if isinstance(r, str)}
     assert tools <= in_groups
-    assert {"include-group": "test"} in groups["dev"]
+    assert {"include-group": "test"} in groups["test-langchain"]
+    assert {"include-group": "test-langchain"} in groups["dev"]
     # langchain-tests adds tests on release: pinned exactly.
-    assert "langchain-tests==1.1.9" in groups["dev"]
+    assert "langchain-tests==1.1.9" in groups["test-langchain"]
+
+
+def test_the_three_distributions_are_versioned_together() -> None:
+    """Each adapter has the core's version and requires exactly that core; the core's extras
+    name each adapter at that same version."""
+    version = PROJECT["version"]
+    for name, adapter in ADAPTER_PROJECTS.items():
+        assert adapter["version"] == version, name
+        assert f"clawrouter-images=={version}" in adapter["dependencies"], name
+    extras = PROJECT["optional-dependencies"]
+    assert extras["langchain"] == [f"langchain-clawrouter=={version}"]
+    assert extras["llama-index"] == [f"llama-index-tools-clawrouter=={version}"]
+
+
+def test_adapters_require_their_framework() -> None:
+    """Each adapter brings its framework; the core brings none of them."""
+    assert "langchain-core>=1.4.4,<2" in ADAPTER_PROJECTS["langchain-clawrouter"]["dependencies"]
+    llama = ADAPTER_PROJECTS["llama-index-tools-clawrouter"]["dependencies"]
+    assert "llama-index-core>=0.14.23,<0.15" in llama
+    core = {_name(r) for r in PROJECT["dependencies"]}
+    assert not core & {"langchain-core", "llama-index-core"}
+
+
+@pytest.mark.parametrize("name", ADAPTERS)
+def test_each_adapter_is_a_project_of_its_own(name: str) -> None:
+    """Each adapter folder has its pyproject, README, py.typed and the repository's license,
+    and shares the core's Python floor and classifiers."""
+    folder = ROOT / "integrations" / name
+    adapter = ADAPTER_PROJECTS[name]
+    assert adapter["name"] == name
+    assert (folder / "README.md").is_file()
+    assert (folder / ADAPTERS[name] / "py.typed").is_file()
+    assert adapter["license"] == PROJECT["license"]
+    assert adapter["license-files"] == ["LICENSE"]
+    # A copy (a license file outside the project folder cannot ship in its wheel): kept equal.
+    assert (folder / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
+    assert adapter["requires-python"] == PROJECT["requires-python"]
+    python = [c for c in PROJECT["classifiers"] if "Python" in c]
+    assert [c for c in adapter["classifiers"] if "Python" in c] == python
+
+
+def test_llamahub_metadata_names_the_tool_spec() -> None:
+    """LlamaHub finds the tool spec from [tool.llamahub], as in LlamaIndex's own integrations."""
+    hub = _load(ROOT / "integrations" / "llama-index-tools-clawrouter")["tool"]["llamahub"]
+    assert hub["import_path"] == "llama_index.tools.clawrouter"
+    assert hub["classes"] == ["ClawRouterImageToolSpec"]
+    # PEP 420: llama-index-core owns `llama_index`; an __init__.py above ours would shadow it.
+    package = ROOT / "integrations" / "llama-index-tools-clawrouter" / "llama_index"
+    assert not (package / "__init__.py").exists()
+    assert not (package / "tools" / "__init__.py").exists()

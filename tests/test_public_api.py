@@ -68,7 +68,7 @@ def test_dir_shows_only_public_names_and_dunders() -> None:
     private = [name for name in shown if name.startswith("_") and not name.endswith("__")]
     assert private == []
     assert set(clawrouter_images.__all__) <= set(shown)
-    assert {"Any", "TYPE_CHECKING", "importlib", "defer_httpx_cli"}.isdisjoint(shown)
+    assert {"Any", "TYPE_CHECKING", "importlib"}.isdisjoint(shown)
     helpers = [n for n in shown if not n.startswith("_") and n not in clawrouter_images.__all__]
     assert all(importlib.import_module(f"clawrouter_images.{n}") for n in helpers)
 

@@ -33,13 +33,52 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     ]
 
 
+# Every adapter distribution: a project folder under integrations/.
+ADAPTER_FOLDERS = sorted(
+    f"./{path.parent.relative_to(ROOT)}" for path in ROOT.glob("integrations/*/pyproject.toml")
+)
+
+
+def _editables(command: str) -> list[str]:
+    return re.findall(r"-e (\S+)", command)
+
+
+def test_both_commands_install_the_core_and_every_adapter_from_the_clone() -> None:
+    """'Run it' and 'Run the tests' install the same editable projects: the root with its
+    [demo] extra and each adapter's folder, which meets that extra's requirements on them."""
+    setup = README.split("## Set up", 1)[1].split("## ", 1)[0]
+    run_it, run_the_tests = _bash_blocks(setup)[:2]
+    assert ADAPTER_FOLDERS == [
+        "./integrations/langchain-clawrouter",
+        "./integrations/llama-index-tools-clawrouter",
+    ]
+    expected = ['".[demo]"', *ADAPTER_FOLDERS]
+    assert _editables(run_it) == _editables(run_the_tests) == expected
+
+
+def test_ci_tests_each_adapter_alone_from_its_wheel() -> None:
+    """CI builds the three wheels and installs each adapter alone from them (by name, as a
+    user would), then runs that adapter's tests without the source folders on the path."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'wheel -q --no-deps -w "$dist" . ' + " ".join(ADAPTER_FOLDERS) in ci
+    for name, tests in [
+        ("langchain-clawrouter", "tests/integrations/langchain"),
+        ("llama-index-tools-clawrouter", "tests/integrations/llama_index"),
+    ]:
+        assert f'"{name} ' in ci
+        assert f" {tests} " in ci
+    assert 'pip" install -q --find-links "$dist" "$name"\n' in ci
+    assert '-m pytest -q -p no:cacheprovider -o pythonpath= --rootdir . "$tests"' in ci
+
+
 def test_ci_runs_the_tests_again_at_the_lowest_declared_versions() -> None:
     """The floors in pyproject.toml are checked: the core alone and every extra, installed by
     uv at their lowest versions, the suite and the demo run there, pytest last."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     lines = [line for line in ci.splitlines() if line and not line.startswith("#")]
     assert '--resolution lowest-direct -e ".[emulator]" --group test' in ci
-    assert '--resolution lowest-direct -e ".[demo]" --group dev' in ci
+    assert '--resolution lowest-direct -e ".[demo]" "${adapters[@]}" --group dev' in ci
+    assert "adapters=(" + " ".join(f"-e {folder}" for folder in ADAPTER_FOLDERS) + ")" in ci
     assert 'bin/pip" install -q uv' in ci  # a CI machine starts bare: uv comes from pip
     assert any(" demo --emulator -o " in line for line in lines)
     assert lines[-1].endswith("-m pytest -q")

@@ -174,6 +174,52 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]"
 
 
+# What lists every module of httpx in sys.modules that the import system did not load (a
+# module put there by hand has no __spec__).
+_HTTPX_STAND_INS = (
+    "[name for name, module in list(sys.modules.items()) "
+    "if name.partition('.')[0] == 'httpx' and getattr(module, '__spec__', None) is None]"
+)
+
+
+def test_importing_the_package_and_its_plugin_patches_no_httpx_module(
+    pytester: pytest.Pytester,
+) -> None:
+    """A library patches no module it does not own: importing the package and loading its
+    plugin (as pytest does in every run) put nothing in sys.modules under httpx's names,
+    and httpx, imported afterwards, is httpx's own (its command-line module included)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, clawrouter_images, clawrouter_images.testing\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'httpx'))\n"
+        "import httpx\n"
+        f"print({_HTTPX_STAND_INS})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"]
+
+    pytester.makepyfile(
+        test_modules=f"""
+        import sys
+
+        def test_nothing_stands_in_for_httpx(pytestconfig):
+            assert pytestconfig.pluginmanager.has_plugin("clawrouter_images.testing")
+            import httpx
+            assert {_HTTPX_STAND_INS} == []
+        """
+    )
+    # The installed plugin, auto-loaded as in any project's run (pytest-asyncio, where
+    # installed, would only warn about its configuration).
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error"
+    )
+    result.assert_outcomes(passed=1)
+
+
 def test_package_names_load_on_first_use() -> None:
     """Every public name resolves through the lazy package, and dir() lists them all."""
     for name in clawrouter_images.__all__:

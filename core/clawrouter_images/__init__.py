@@ -9,10 +9,7 @@
 import importlib as _importlib
 import typing as _typing
 
-from ._httpx_cli import defer_httpx_cli as _defer_httpx_cli
 from ._version import package_version as _package_version
-
-_defer_httpx_cli()
 
 # The public names, each with the module it loads from on first use (PEP 562), so that
 # importing the package, or its pytest plugin that every test run in the environment

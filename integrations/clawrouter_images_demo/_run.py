@@ -24,7 +24,7 @@ from clawrouter_images import AsyncImageClient, ImageClient, estimate_cost
 from clawrouter_images._catalog import format_usd
 from clawrouter_images._constants import ENV_BASE_URL
 
-from ._gallery import FRAMEWORK_LABELS, RunInfo, format_table, write_gallery
+from ._gallery import FRAMEWORK_LABELS, RunInfo, _shown_path, format_table, write_gallery
 from ._llm import LLMSetupError, choose_llm
 from ._script import (
     DEMO_MODELS,
@@ -95,6 +95,9 @@ def run_demo(
     """Run the demo; returns the exit code (0: every step behaved as expected)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    # Absolute: the tools read a local file only by an absolute path (no working directory is
+    # implicit), and the edit step attaches a result saved under this folder.
+    output = output.resolve()
     chosen = tuple(dict.fromkeys(frameworks))
     if base_url is None and not emulator:
         base_url = os.environ.get(ENV_BASE_URL, "").strip() or None
@@ -136,7 +139,7 @@ def run_demo(
         label = FRAMEWORK_LABELS[outcome.framework]
         print(f"unexpected: {label}, {outcome.request!r}: {outcome.problem}", file=out)
     summary = f"{len(outcomes) - len(unexpected)} of {len(outcomes)} steps as expected"
-    print(f"\n{summary}. Gallery: {page}", file=out)
+    print(f"\n{summary}. Gallery: {_shown_path(page)}", file=out)
     return 0 if not unexpected else 1
 
 

@@ -188,6 +188,19 @@ def test_framework_option_runs_one_agent(run_demo: RunDemo, tmp_path: Path) -> N
     ]
 
 
+def test_a_relative_output_folder_runs_every_step(
+    run_demo: RunDemo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `clawrouter-images demo` saves under ./clawrouter-demo, a relative folder:
+    the edit of a saved result still reads it (the tools take only absolute paths), and the
+    output shows paths relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_demo(["--framework", "langchain", "-o", "clawrouter-demo"])
+    assert code == 0, out
+    assert "5 of 5 steps as expected. Gallery: clawrouter-demo/index.html" in out
+    assert str(tmp_path) not in out
+
+
 def test_a_missing_framework_says_what_to_install(
     run_demo: RunDemo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from langchain_core.tools import BaseTool, BaseToolkit
+from tests.support.installed import assert_imported_from_its_distribution
 
+import clawrouter_images
 import langchain_clawrouter
 from langchain_clawrouter import (
     ClawRouterEditImage,
@@ -33,6 +35,13 @@ def test_public_classes_are_langchain_types() -> None:
     assert issubclass(ClawRouterImageToolkit, BaseToolkit)
 
 
+def test_the_installed_copies_are_the_ones_tested() -> None:
+    """The adapter and the core imported here are those of the installed distributions (in CI,
+    the wheels), not a source folder on the path."""
+    assert_imported_from_its_distribution("langchain-clawrouter", langchain_clawrouter)
+    assert_imported_from_its_distribution("clawrouter-images", clawrouter_images)
+
+
 def test_ships_type_information() -> None:
     """The package carries a py.typed marker."""
     assert (Path(langchain_clawrouter.__file__).parent / "py.typed").is_file()
@@ -42,7 +51,7 @@ def test_missing_langchain_names_the_install_command(monkeypatch: pytest.MonkeyP
     """Without langchain-core, importing the adapter says exactly what to install."""
     monkeypatch.setitem(sys.modules, "langchain_core.tools", None)
     monkeypatch.delitem(sys.modules, "langchain_clawrouter")
-    with pytest.raises(ImportError, match='pip install "clawrouter-images\\[langchain\\]"'):
+    with pytest.raises(ImportError, match="pip install langchain-clawrouter"):
         importlib.import_module("langchain_clawrouter")
 
 
@@ -59,4 +68,4 @@ def test_docstrings_follow_the_integration_template(cls: type[BaseTool]) -> None
     sections = ["Setup:", "Instantiation:", "Invocation with args:", "Invocation with ToolCall:"]
     assert [doc.find(section) >= 0 for section in sections] == [True] * 4
     assert doc.index("Setup:") < doc.index("Instantiation:") < doc.index("Invocation with args:")
-    assert 'pip install -U "clawrouter-images[langchain]"' in doc
+    assert "pip install -U langchain-clawrouter" in doc

@@ -13,8 +13,10 @@ from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.tools import FunctionTool, ToolOutput
 from llama_index.core.tools.calling import acall_tool, call_tool
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
+from tests.support.installed import assert_imported_from_its_distribution
 from tests.support.png import png_bytes
 
+import clawrouter_images
 import llama_index.tools.clawrouter
 from clawrouter_images import (
     AsyncImageClient,
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
     from tests.integrations.llama_index.conftest import SpecFactory
     from tests.support.server import FakeClawRouter
 
-INTEGRATIONS = Path(__file__).resolve().parents[3] / "integrations"
-
 
 def tools_by_name(spec: ClawRouterImageToolSpec) -> dict[str, FunctionTool]:
     return {tool.metadata.get_name(): tool for tool in spec.to_tool_list()}
@@ -60,18 +60,29 @@ def test_public_api_is_the_tool_spec_and_its_progress_event() -> None:
 
 
 def test_namespace_portions_have_no_init() -> None:
-    """llama_index/ and llama_index/tools/ are PEP 420 portions, so llama_index.core still imports."""
-    assert not (INTEGRATIONS / "llama_index" / "__init__.py").exists()
-    assert not (INTEGRATIONS / "llama_index" / "tools" / "__init__.py").exists()
-    assert (INTEGRATIONS / "llama_index" / "tools" / "clawrouter" / "py.typed").exists()
+    """llama_index/ and llama_index/tools/ are PEP 420 portions, so llama_index.core still imports
+    (checked on the copy imported: the source tree, or the installed wheel)."""
+    package = Path(str(llama_index.tools.clawrouter.__file__)).parent
+    assert not (package.parents[1] / "__init__.py").exists()
+    assert not (package.parent / "__init__.py").exists()
+    assert (package / "py.typed").exists()
     assert importlib.import_module("llama_index.core.tools") is not None
+
+
+def test_the_installed_copies_are_the_ones_tested() -> None:
+    """The adapter and the core imported here are those of the installed distributions (in CI,
+    the wheels), not a source folder on the path."""
+    assert_imported_from_its_distribution(
+        "llama-index-tools-clawrouter", llama_index.tools.clawrouter
+    )
+    assert_imported_from_its_distribution("clawrouter-images", clawrouter_images)
 
 
 def test_missing_llama_index_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without llama-index-core the import error gives the exact pip line."""
     monkeypatch.setitem(sys.modules, "llama_index.core.tools", None)
     monkeypatch.delitem(sys.modules, "llama_index.tools.clawrouter.base")
-    with pytest.raises(ImportError, match=r'pip install "clawrouter-images\[llama-index\]"'):
+    with pytest.raises(ImportError, match="pip install llama-index-tools-clawrouter"):
         importlib.import_module("llama_index.tools.clawrouter.base")
 
 

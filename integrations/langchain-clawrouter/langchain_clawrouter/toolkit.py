@@ -15,7 +15,7 @@ class ClawRouterImageToolkit(ImageToolSettings, BaseToolkit):
 
     Setup:
         ```bash
-        pip install -U "clawrouter-images[langchain]"
+        pip install -U langchain-clawrouter
         npx @blockrun/clawrouter        # or: clawrouter-images emulate
         ```
 

@@ -31,7 +31,7 @@ try:
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError(
         "llama_index.tools.clawrouter needs llama-index-core; install it with: "
-        'pip install "clawrouter-images[llama-index]"'
+        "pip install llama-index-tools-clawrouter"
     ) from err
 
 __all__ = ["ClawRouterImageToolSpec", "ImageProgressEvent"]
@@ -73,7 +73,7 @@ class ClawRouterImageToolSpec(ImageToolSettings, BaseToolSpec):
     """Generate and edit images through ClawRouter, as LlamaIndex tools.
 
     Setup:
-        ``pip install "clawrouter-images[llama-index]"`` and run ClawRouter
+        ``pip install llama-index-tools-clawrouter`` and run ClawRouter
         (``npx @blockrun/clawrouter``), or ``clawrouter-images emulate`` offline.
         ClawRouter is reached at ``base_url``, else an injected client's, else
         ``CLAWROUTER_BASE_URL``, else ``BLOCKRUN_PROXY_PORT`` on 127.0.0.1, else

@@ -113,7 +113,7 @@ class ClawRouterGenerateImage(_ClawRouterImageTool):
         else on 127.0.0.1 at ``BLOCKRUN_PROXY_PORT``, else at http://127.0.0.1:8402.
 
         ```bash
-        pip install -U "clawrouter-images[langchain]"
+        pip install -U langchain-clawrouter
         npx @blockrun/clawrouter        # or: clawrouter-images emulate
         ```
 
@@ -184,7 +184,7 @@ class ClawRouterEditImage(_ClawRouterImageTool):
         else on 127.0.0.1 at ``BLOCKRUN_PROXY_PORT``, else at http://127.0.0.1:8402.
 
         ```bash
-        pip install -U "clawrouter-images[langchain]"
+        pip install -U langchain-clawrouter
         npx @blockrun/clawrouter        # or: clawrouter-images emulate
         ```
 

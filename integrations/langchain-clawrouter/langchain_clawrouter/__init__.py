@@ -10,7 +10,7 @@ try:
 except ImportError as err:
     raise ImportError(
         "langchain_clawrouter needs langchain-core; install it with:\n"
-        '    pip install "clawrouter-images[langchain]"'
+        "    pip install langchain-clawrouter"
     ) from err
 
 from .toolkit import ClawRouterImageToolkit
