@@ -209,12 +209,15 @@ class _BaseClient:
         """Whether ``url`` is on ClawRouter's own origin (the base URL's scheme, host, port)."""
         return (url.scheme, url.host, url.port) == self._own_origin
 
-    def _headers_for(self, url: httpx.URL, extra: Mapping[str, str] | None = None) -> httpx.Headers:
+    def _headers_for(
+        self, url: httpx.URL, extra: Mapping[str, str] | None = None, *, own: bool | None = None
+    ) -> httpx.Headers:
         # Requests are built here rather than by the httpx client (whose builder cannot
         # take a streamed body), so its default headers and Host are merged in by hand,
         # and only for ClawRouter's own origin: the host an LLM or a server named for an
         # image never gets the injected client's headers.
-        own = self._is_own(url)
+        if own is None:  # the routes are ClawRouter's by construction; any other URL is asked
+            own = self._is_own(url)
         key = (url.netloc, own)
         headers = self._origin_headers.get(key)
         if headers is None:
@@ -244,13 +247,17 @@ class _BaseClient:
         extensions = {"timeout": call.timeout.as_dict()}
         if not images:
             return httpx.Request(
-                "POST", url, json=call.fields, headers=self._headers_for(url), extensions=extensions
+                "POST",
+                url,
+                json=call.fields,
+                headers=self._headers_for(url, own=True),
+                extensions=extensions,
             )
         from ._inputs import JSONBody
 
         body = JSONBody(call.fields, images)
         headers = self._headers_for(
-            url, {"Content-Type": "application/json", "Content-Length": str(len(body))}
+            url, {"Content-Type": "application/json", "Content-Length": str(len(body))}, own=True
         )
         return httpx.Request("POST", url, headers=headers, stream=body, extensions=extensions)
 
@@ -282,16 +289,24 @@ class _BaseClient:
         )
 
 
-@contextlib.contextmanager
-def about(request: httpx.Request) -> Iterator[None]:
+class about:
     """Errors leaving the block name ``request``, as data that pickles and shows no
-    credentials; one raised about another request keeps its own."""
-    try:
-        yield
-    except ClawRouterError as err:
-        if err.request is None:
+    credentials; one raised about another request keeps its own.
+
+    A class, not ``@contextmanager``: it wraps every request of every client."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: httpx.Request) -> None:
+        self._request = request
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, err: BaseException | None, tb: object) -> None:
+        if isinstance(err, ClawRouterError) and err.request is None:
+            request = self._request
             err.request = RequestInfo(request.method, shown_url(request.url))
-        raise
 
 
 def total_seconds(request: httpx.Request) -> float | None:

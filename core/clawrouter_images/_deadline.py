@@ -13,9 +13,8 @@ in the same thread or task without any change to httpx's API.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 Clock = Callable[[], float]
 _DEADLINE: contextvars.ContextVar[tuple[float, Clock] | None] = contextvars.ContextVar(
@@ -23,18 +22,24 @@ _DEADLINE: contextvars.ContextVar[tuple[float, Clock] | None] = contextvars.Cont
 )
 
 
-@contextlib.contextmanager
-def deadline(seconds: float | None, clock: Clock) -> Iterator[float | None]:
-    """Within this block, requests on this package's clients end ``seconds`` from now."""
-    if seconds is None:
-        yield None
-        return
-    until = clock() + seconds
-    token = _DEADLINE.set((until, clock))
-    try:
-        yield until
-    finally:
-        _DEADLINE.reset(token)
+class deadline:
+    """Within this block, requests on this package's clients end ``seconds`` from now.
+
+    A class, not ``@contextmanager``: it wraps every request of every client."""
+
+    __slots__ = ("_clock", "_seconds", "_token")
+
+    def __init__(self, seconds: float | None, clock: Clock) -> None:
+        self._seconds, self._clock = seconds, clock
+        self._token: contextvars.Token[tuple[float, Clock] | None] | None = None
+
+    def __enter__(self) -> None:
+        if self._seconds is not None:
+            self._token = _DEADLINE.set((self._clock() + self._seconds, self._clock))
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _DEADLINE.reset(self._token)
 
 
 def remaining() -> float | None:
