@@ -37,6 +37,11 @@ from _harness import stub_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ("openai", "blockrun-llm", "hermes-plugin-clawrouter")
+# The adapters' own distributions, from this checkout (not published yet).
+ADAPTERS = tuple(
+    str(ROOT / "integrations" / name)
+    for name in ("langchain-clawrouter", "llama-index-tools-clawrouter")
+)
 
 
 def prepare_env(env: Path) -> Path:
@@ -46,11 +51,12 @@ def prepare_env(env: Path) -> Path:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"{ROOT}[demo]", *PEERS], check=True
+            [str(python), "-m", "pip", "install", "-q", f"{ROOT}[demo]", *ADAPTERS, *PEERS],
+            check=True,
         )
     else:  # a reused environment gets this checkout's code, not what it had before
         pip = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall"]
-        subprocess.run([*pip, str(ROOT)], check=True)
+        subprocess.run([*pip, str(ROOT), *ADAPTERS], check=True)
     return python
 
 

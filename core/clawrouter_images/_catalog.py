@@ -7,7 +7,6 @@ resolves aliases nor validates sizes, so both are done here, before anything is 
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import unicodedata
@@ -429,6 +428,8 @@ def resolve_model(model: str | ImageModel) -> ImageModel:
     found = _BY_NAME.get(key)
     if found is None:
         names = ", ".join(f"{m.alias} ({m.id})" for m in _MODELS if m.available)
+        import difflib  # only to word a refusal
+
         offered = [name for name, each in _BY_NAME.items() if each.available]
         close = difflib.get_close_matches(key, offered, n=1, cutoff=0.75)
         guess = f"did you mean {_BY_NAME[close[0]].alias!r}? " if close else ""
