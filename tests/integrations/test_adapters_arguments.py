@@ -89,3 +89,15 @@ def test_the_same_settings_build_every_adapter(adapter: str, tmp_path: Any) -> N
     assert built.async_client is source.async_client
     assert built.offered(editing=False) == source.offered(editing=False)
     assert (built.save_dir, built.max_cost_usd) == (tmp_path, 0.2)
+
+
+@pytest.mark.parametrize("folder", ["/proc/nope", "/dev/null/images"])
+def test_an_unusable_save_dir_is_refused_when_the_tools_are_built(folder: str) -> None:
+    """The deployer hears it at construction, not the LLM at its first call."""
+    from langchain_clawrouter import ClawRouterImageToolkit
+    from llama_index.tools.clawrouter import ClawRouterImageToolSpec
+
+    for build in (ClawRouterImageToolkit, ClawRouterImageToolSpec):
+        # A settings model: pydantic's ValidationError (a ValueError) carries the message.
+        with pytest.raises(ValueError, match="cannot save into"):
+            build(save_dir=folder)

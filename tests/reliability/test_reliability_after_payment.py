@@ -104,6 +104,25 @@ def test_unusable_save_folder_is_refused_before_paying(
 
 
 @pytest.mark.parametrize("framework", ["langchain", "llama-index"])
+def test_a_save_folder_replaced_after_the_tools_were_built_is_refused_before_paying(
+    served: Served, tmp_path: Path, framework: str
+) -> None:
+    """A folder fine when the tools were built, replaced by a file since: the call stops
+    before any request is sent."""
+    folder = tmp_path / "images"
+
+    def replace_with_a_file() -> None:
+        folder.rmdir()
+        _file(folder)
+
+    text, failed = _call_tool(framework, served.base_url, folder, broken=replace_with_a_file)
+    assert failed
+    assert "cannot save into" in text
+    assert "is not a folder" in text
+    assert served.posts() == []
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama-index"])
 def test_read_only_save_folder_is_refused_before_paying(
     served: Served, read_only: Path, framework: str
 ) -> None:
@@ -114,15 +133,34 @@ def test_read_only_save_folder_is_refused_before_paying(
     assert served.posts() == []
 
 
-def _call_tool(framework: str, base_url: str, save_dir: Path) -> tuple[str, bool]:
+def _call_tool(
+    framework: str, base_url: str, save_dir: Path, *, broken: Callable[[], object] | None = None
+) -> tuple[str, bool]:
+    """A tool call saving into ``save_dir``: the message and whether it failed.  A folder
+    refused when the tools are built counts as a failed call (nothing can be sent).
+    ``broken`` runs after the tools are built, to make the folder unusable there."""
+    try:
+        return _built_and_called(framework, base_url, save_dir, broken)
+    # InvalidRequestError, or pydantic's ValidationError holding it (the settings models).
+    except ValueError as err:
+        return str(err), True
+
+
+def _built_and_called(
+    framework: str, base_url: str, save_dir: Path, broken: Callable[[], object] | None
+) -> tuple[str, bool]:
     if framework == "langchain":
         tool = ClawRouterGenerateImage(base_url=base_url, save_dir=save_dir)
+        if broken is not None:
+            broken()
         call = {"name": tool.name, "args": TOOL_ARGS, "id": "c1", "type": "tool_call"}
         message = tool.invoke(call)
         assert isinstance(message, ToolMessage)
         assert isinstance(message.content, str)
         return message.content, message.status == "error"
     spec = ClawRouterImageToolSpec(base_url=base_url, save_dir=save_dir)
+    if broken is not None:
+        broken()
     # call_tool is how LlamaIndex agents call tools: an exception becomes is_error output.
     output = call_tool(spec.to_tool_list()[0], TOOL_ARGS)
     return output.content, output.is_error

@@ -62,8 +62,10 @@ class ImageTools:
             note = alias_note(name) if isinstance(name, str) else None
             if note is not None:
                 warnings.warn(note, UserWarning, stacklevel=2)
-        # Fail at construction, not at the first tool call, on a bad model list.
+        # Fail at construction, not at the first tool call (where only the LLM would read
+        # it), on a bad model list or a save folder that cannot take the images.
         self.config.default_for(editing=False)
+        self._save_dir()
         if self.config.return_image_block and not pillow_installed():
             raise InvalidRequestError(PILLOW_MISSING)
         # One injected client tells where ClawRouter is for the other.  Both are built now
