@@ -125,3 +125,37 @@ def test_readme_layout_lists_every_core_module() -> None:
         if path.suffix == ".py" or (path.is_dir() and path.name != "__pycache__")
     )
     assert [name for name in present if name not in listed] == []
+
+
+def test_readme_mcp_configs_work_without_the_users_path() -> None:
+    """Every desktop MCP config names its command so that a desktop app's PATH finds it:
+    an absolute path to the venv's script, or uvx; and its folders are absolute."""
+    import json
+
+    configs = [
+        json.loads(block)
+        for block in re.findall(r"```json\n(.*?)```", README, flags=re.S)
+        if "mcpServers" in block
+    ]
+    assert len(configs) >= 2
+    servers = [server for config in configs for server in config["mcpServers"].values()]
+    assert {server["command"] for server in servers if not server["command"].startswith("/")} == {
+        "uvx"
+    }
+    for server in servers:
+        args = server["args"]
+        folders = [
+            args[i + 1] for i, arg in enumerate(args) if arg in ("--save-dir", "--allowed-dir")
+        ]
+        assert folders
+        assert all(folder.startswith("/") for folder in folders)
+
+
+def test_the_tool_settings_table_lists_every_setting() -> None:
+    """Each field of the tool configuration has its row in the README's table."""
+    from clawrouter_images.agent_tools import ImageToolConfig
+
+    section = README.split("## Tool configuration", 1)[1]
+    table = section[section.index("| argument |") :].split("\n\n", 1)[0]
+    for name in ImageToolConfig.model_fields:
+        assert f"`{name}`" in table, name
