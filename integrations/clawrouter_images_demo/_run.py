@@ -273,6 +273,7 @@ async def _run_llamaindex(
                     outcomes.append(_skipped("llamaindex", step))
                     continue
                 result: _Result
+                _announce(message, err)
                 try:
                     result = await _llamaindex.run_request(agent, message)
                 except Exception as problem:  # a real model's API error must not end the demo
@@ -295,6 +296,7 @@ def _run_steps(framework: str, run: RequestRunner, strict: bool, err: TextIO) ->
             outcomes.append(_skipped(framework, step))
             continue
         result: _Result
+        _announce(message, err)
         try:
             result = run(message)
         except Exception as problem:  # a real model's API error must not end the demo
@@ -347,7 +349,12 @@ def _outcome(
     return outcome
 
 
+def _announce(request: str, err: TextIO) -> None:
+    # Before the call: its progress reports then come under the request they are about.
+    print(f"  {request[:60]}", file=err)
+
+
 def _progress(outcome: StepOutcome, err: TextIO) -> None:
     mark = "ok" if outcome.expected else f"UNEXPECTED ({outcome.problem})"
     what = "refused as expected" if outcome.step.fails and outcome.expected else mark
-    print(f"  {outcome.request[:60]} ... {what}", file=err)
+    print(f"    ... {what}", file=err)

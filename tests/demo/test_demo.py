@@ -91,6 +91,22 @@ def test_progress_goes_to_stderr(demo: DemoRun) -> None:
     assert "agent:" not in demo.out
 
 
+def test_progress_reports_come_under_their_own_request(demo: DemoRun) -> None:
+    """A request's line comes first, then its progress reports, then how it went: never
+    under the request before it."""
+    lines = demo.err.splitlines()
+    reports = [index for index, line in enumerate(lines) if "so far" in line]
+    assert reports
+    for index in reports:
+        # Back to the request's own line: no result of an earlier request in between.
+        start = max(i for i in range(index) if not lines[i].startswith("    "))
+        assert all("... " not in row for row in lines[start + 1 : index]), lines[start : index + 1]
+        after = next(row for row in lines[index:] if "... " in row and "so far" not in row)
+        assert after.strip() in ("... ok", "... refused as expected")
+    slow = [lines[max(i for i in range(n) if not lines[i].startswith("    "))] for n in reports]
+    assert any("portrait of a samurai" in request for request in slow)
+
+
 def test_each_agent_shows_the_slow_calls_progress(demo: DemoRun) -> None:
     """While the high-res request is slow, both agents' tools report it, in each framework's
     own way (LangChain custom events, LlamaIndex instrumentation events)."""
