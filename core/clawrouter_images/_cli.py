@@ -25,6 +25,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from ._catalog import MODELS, FreeSizes, ImageModel, models_markdown, models_table
+from ._cli_batch import add_batch_parsers, batch_command, merge_command
+from ._cli_common import (
+    BASE_URL_HELP,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_where,
+    fail,
+    needs_extra,
+)
 from ._client import ImageClient
 from ._constants import DEFAULT_HOST, DEFAULT_PORT, PROGRESS_INTERVAL_SECONDS
 from ._exceptions import ClawRouterError, InvalidRequestError
@@ -37,18 +49,9 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
-_BASE_URL_HELP = f"ClawRouter URL (default: CLAWROUTER_BASE_URL or {DEFAULT_HOST}:{DEFAULT_PORT})"
 # Windows reports a port in use as WSAEADDRINUSE, not EADDRINUSE.
 _ADDRESS_IN_USE = frozenset({errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)})
-
-
-class _CommandError(ClawRouterError):
-    """A failure of the command itself (not of a request), printed like any other error."""
 
 
 class _PaidCallInterrupted(KeyboardInterrupt):
@@ -95,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         # The name this option had before every command spelt it --max-cost-usd.
         sub.add_argument("--max-cost", type=float, dest="max_cost_usd", help=argparse.SUPPRESS)
-        _add_where(sub, "use an in-process emulator: no ClawRouter, no wallet")
+        add_where(sub, "use an in-process emulator: no ClawRouter, no wallet")
         return sub
 
     paid("generate", "Generate images from a prompt.")
@@ -130,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         "exit code 1 when it is not ok.",
     )
     health.add_argument("--full", action="store_true", help="include the wallet balance")
-    health.add_argument("--base-url", help=_BASE_URL_HELP)
+    health.add_argument("--base-url", help=BASE_URL_HELP)
 
     demo = commands.add_parser(
         "demo",
@@ -187,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_serve_options(emulate)
     _add_mcp_parser(commands)
-    _add_batch_parsers(commands)
+    add_batch_parsers(commands)
     return parser
 
 
@@ -248,71 +251,9 @@ def _add_mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="answer with the text alone, no image parts (for models that take no images in "
         "tool results, such as OpenAI's Chat Completions)",
     )
-    _add_where(
+    add_where(
         mcp, "serve against an in-process emulator on a loopback port: no ClawRouter, no wallet"
     )
-
-
-def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from ._constants import DEFAULT_BATCH_CONCURRENCY
-
-    # Values are checked by the handler, not by argparse types, so that a bad one is a
-    # single line on stderr (argparse adds its usage text).
-    batch = commands.add_parser(
-        "batch",
-        help="Generate or edit many images from a JSONL file; rerun to resume.",
-        description="Run every request of FILE.jsonl (one JSON object a line: prompt, and "
-        "optionally id, model, size, n, image, mask, extra_body), a few at a time. Images, "
-        "results.jsonl (a record per request) and index.html (a contact sheet) go into DIR. "
-        "Run the same command again to resume: ids that are ok are skipped, ids that may "
-        "have been paid (uncertain) are not sent again unless --retry-uncertain, and "
-        "--budget-usd counts what earlier runs into DIR spent. Exit code 0 when every "
-        "request is ok, 1 otherwise, 2 for a usage error.",
-    )
-    batch.add_argument("file", metavar="FILE.jsonl", help="the requests, one JSON object a line")
-    batch.add_argument("-o", "--output", metavar="DIR", help="where results go (required)")
-    _add_where(batch, "use an in-process emulator: no ClawRouter, no wallet")
-    batch.add_argument(
-        "--concurrency",
-        metavar="N",
-        default=str(DEFAULT_BATCH_CONCURRENCY),
-        help=f"requests in flight at once (default {DEFAULT_BATCH_CONCURRENCY})",
-    )
-    batch.add_argument(
-        "--budget-usd",
-        metavar="USD",
-        help="the most the whole batch may spend, earlier runs into DIR included",
-    )
-    batch.add_argument(
-        "--max-cost-usd", metavar="USD", help="refuse any request estimated above this"
-    )
-    batch.add_argument(
-        "--retry-uncertain",
-        action="store_true",
-        help="send again the requests that may have been paid but have no result",
-    )
-    batch.add_argument(
-        "--shard",
-        metavar="I/N",
-        help="run only shard I of N (1-based, by a hash of the id); merge the shards' "
-        "folders with `clawrouter-images merge`",
-    )
-    merge = commands.add_parser(
-        "merge",
-        help="Merge batch folders (shards) into one.",
-        description="Merge the folders of a batch's shards (or of several runs) into a new "
-        "folder: every record of results.jsonl, the images beside them, a contact sheet. "
-        "Exit code 0 when every id is ok.",
-    )
-    merge.add_argument("sources", nargs="+", metavar="DIR", help="batch folders to merge")
-    merge.add_argument("-o", "--output", metavar="OUT", help="the new folder (required)")
-
-
-def _add_where(parser: argparse.ArgumentParser, emulator_help: str) -> None:
-    """``--base-url`` or ``--emulator``: where a command's paid requests go."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--base-url", help=_BASE_URL_HELP)
-    where.add_argument("--emulator", action="store_true", help=emulator_help)
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -410,26 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = _HANDLERS[args.command]
         return handler(args)
     except ClawRouterError as err:
-        _fail(f"error: {err}", err.result, args)
+        fail(f"error: {err}", err.result, args)
         return EXIT_ERROR
     except _PaidCallInterrupted as interrupt:
-        _fail(interrupt.message, interrupt.result, args)
+        fail(interrupt.message, interrupt.result, args)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        _fail("interrupted", None, args)
+        fail("interrupted", None, args)
         return EXIT_INTERRUPTED
-
-
-def _fail(message: str, result: ImageResponse | None, args: argparse.Namespace) -> None:
-    """Say what went wrong on stderr; a paid answer goes to stdout, where a pipe still gets it."""
-    print(f"clawrouter-images: {message}", file=sys.stderr)
-    if result is None:
-        return
-    if getattr(args, "json", False):
-        print(result.model_dump_json(indent=2))
-    else:
-        for url in result.urls:
-            print(url)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -517,7 +446,7 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    with _needs_extra("emulator", "the emulator"):
+    with needs_extra("emulator", "the emulator"):
         from .emulator._server import exposure_warning
 
         try:
@@ -558,7 +487,7 @@ def _listen(stack: contextlib.ExitStack, emulator: Emulator, host: str, port: in
     except OSError as err:  # serve() binds before it starts uvicorn: this is bind()'s error
         if err.errno not in _ADDRESS_IN_USE:
             raise
-        raise _CommandError(
+        raise CommandError(
             f"port {port} on {host} is already in use; pick another with --port "
             "(or --port 0 for a free one)"
         ) from None
@@ -594,7 +523,7 @@ def _on_sigterm(action: Callable[[], None]) -> Iterator[None]:
 def _demo(args: argparse.Namespace) -> int:
     # The demo lives beside the adapters (it imports both), in its own package; it imports
     # LangChain and LlamaIndex only when it runs.
-    with _needs_extra("demo", "the demo"):
+    with needs_extra("demo", "the demo"):
         from clawrouter_images_demo import FRAMEWORKS, run_demo
 
     return run_demo(
@@ -608,7 +537,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    with _needs_extra("mcp", "the MCP server"):
+    with needs_extra("mcp", "the MCP server"):
         import PIL  # noqa: F401  (the image parts are sized for vision models)
 
         from ._mcp import serve_stdio
@@ -626,115 +555,12 @@ def _mcp(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         base_url = args.base_url
         if args.emulator:
-            with _needs_extra("emulator", "the emulator"):
+            with needs_extra("emulator", "the emulator"):
                 from .emulator import Emulator
 
             base_url = _listen(stack, stack.enter_context(Emulator()), DEFAULT_HOST, 0)
         serve_stdio(config, base_url=base_url)
     return EXIT_OK
-
-
-def _usage(command: str, message: str) -> int:
-    print(f"clawrouter-images {command}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _usd_option(name: str, text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a number of USD, 0 or more, not {text!r}")
-    return value
-
-
-def _batch(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from .batch import AsyncBatch, Progress, parse_shard, summary_text
-
-    try:
-        if not args.output:
-            raise ValueError("-o DIR is required: the folder for images and results")
-        if not Path(args.file).is_file():
-            raise ValueError(f"input file not found: {args.file}")
-        if not args.concurrency.isdigit() or int(args.concurrency) < 1:
-            raise ValueError(
-                f"--concurrency must be a whole number from 1, not {args.concurrency!r}"
-            )
-        budget = _usd_option("--budget-usd", args.budget_usd)
-        max_cost = _usd_option("--max-cost-usd", args.max_cost_usd)
-        shard = parse_shard(args.shard) if args.shard else None
-        prepare_save_dir(args.output)
-    except ValueError as err:  # InvalidRequestError is a ValueError too
-        return _usage("batch", str(err))
-    progress = Progress(sys.stderr)
-
-    async def run() -> int:
-        async with contextlib.AsyncExitStack() as stack:
-            client = None
-            if args.emulator:
-                with _needs_extra("emulator", "the emulator"):
-                    from .emulator import Emulator
-                from ._client import AsyncImageClient
-
-                emulator = stack.enter_context(Emulator())
-                client = AsyncImageClient(emulator.base_url, http_client=emulator.async_client())
-            batch = AsyncBatch(
-                args.file,
-                args.output,
-                client=client,
-                base_url=args.base_url,
-                concurrency=int(args.concurrency),
-                budget_usd=budget,
-                max_cost_usd=max_cost,
-                retry_uncertain=args.retry_uncertain,
-                shard=shard,
-                observer=progress,
-            )
-            try:
-                async with batch:
-                    await batch.wait()
-            finally:
-                progress.close(batch.summary)
-                print(summary_text(batch.summary), flush=True)
-            return EXIT_OK if batch.summary.all_ok else EXIT_ERROR
-
-    try:
-        return asyncio.run(run())
-    except KeyboardInterrupt:
-        _fail(
-            "interrupted; requests that were in flight may have been paid and are recorded "
-            "as uncertain; run the same command to resume",
-            None,
-            args,
-        )
-        return EXIT_INTERRUPTED
-
-
-def _merge_batches(args: argparse.Namespace) -> int:
-    from ._catalog import format_usd
-    from ._constants import BATCH_INDEX_NAME, BATCH_RESULTS_NAME
-    from ._exceptions import InvalidRequestError
-    from .batch import merge_results
-
-    if not args.output:
-        return _usage("merge", "-o OUT is required: the new folder to merge into")
-    try:
-        merged = merge_results(args.output, args.sources)
-    except InvalidRequestError as err:
-        return _usage("merge", str(err))
-    print(
-        f"{merged.ok} ok, {merged.failed} failed, {merged.uncertain} uncertain "
-        f"({merged.in_several} ids in several folders); {merged.images} images "
-        f"({merged.missing_images} missing); estimated spend {format_usd(merged.spent_usd)}\n"
-        f"results: {merged.destination / BATCH_RESULTS_NAME}\n"
-        f"contact sheet: {merged.destination / BATCH_INDEX_NAME}"
-    )
-    return EXIT_OK if merged.all_ok else EXIT_ERROR
 
 
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -745,8 +571,8 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "emulate": _emulate,
     "demo": _demo,
     "mcp": _mcp,
-    "batch": _batch,
-    "merge": _merge_batches,
+    "batch": batch_command,
+    "merge": merge_command,
 }
 
 
@@ -760,7 +586,7 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
         with ImageClient(args.base_url, max_cost_usd=max_cost) as client:
             yield client
         return
-    with _needs_extra("emulator", "the emulator"):
+    with needs_extra("emulator", "the emulator"):
         from .emulator import Emulator
 
     with (
@@ -769,21 +595,6 @@ def _client(args: argparse.Namespace) -> Iterator[ImageClient]:
         ImageClient(emulator.base_url, http_client=http_client, max_cost_usd=max_cost) as client,
     ):
         yield client
-
-
-@contextlib.contextmanager
-def _needs_extra(extra: str, what: str) -> Iterator[None]:
-    """Wrap the import of an optional part, imported only when asked for: one line naming
-    the extra to install instead of a traceback."""
-    try:
-        yield
-    except ImportError as err:
-        # The emulator's own guard re-raises the missing package's error as its cause.
-        missing = err.__cause__ if isinstance(err.__cause__, ImportError) else err
-        raise _CommandError(
-            f"{what} needs the [{extra}] extra (cannot import {missing.name or 'it'}): "
-            f'pip install "clawrouter-images[{extra}]"'
-        ) from None
 
 
 def _waiting(
