@@ -167,7 +167,7 @@ class _BaseClient:
             extra_body=extra_body,
             image=image,
             mask=mask,
-            **({} if cap_advice is None else {"cap_advice": cap_advice}),
+            cap_advice=cap_advice,
         )
 
     @contextlib.contextmanager

@@ -92,7 +92,7 @@ def plan_call(
     extra_body: Mapping[str, object] | None = None,
     image: object = None,
     mask: object = None,
-    cap_advice: str = "or raise max_cost_usd",
+    cap_advice: str | None = None,
 ) -> PricedCall:
     """Validate and price a call; raise before anything is sent.
 
@@ -143,7 +143,7 @@ def plan_call(
     if limit is not None and estimate > limit:
         raise BudgetExceededError(
             f"{what} is estimated at ${estimate:.4f}, over max_cost_usd=${limit:.4f}; "
-            f"choose a cheaper model or size, fewer images, {cap_advice}"
+            f"choose a cheaper model or size, fewer images, {cap_advice or 'or raise max_cost_usd'}"
         )
     budget.check(what, estimate)
     return PricedCall(path, found, size, n, prompt, estimate, fields, timeout)

@@ -18,10 +18,6 @@ import httpx
 from ._deadline import remaining
 from ._network import address_refusal
 
-# httpcore's SOCKET_OPTION, spelt out: it is not exported.
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
 Resolver = Callable[[str, int], list[str]]
 AsyncResolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -214,7 +210,7 @@ class DeadlineBackend(httpcore.NetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         stream = self._inner.connect_tcp(host, port, left(timeout), local_address, socket_options)
         return _Stream(stream)
@@ -223,7 +219,7 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self,
         path: str,
         timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         return _Stream(self._inner.connect_unix_socket(path, left(timeout), socket_options))
 
@@ -243,7 +239,7 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         stream = await self._inner.connect_tcp(
             host, port, left(timeout), local_address, socket_options
@@ -254,7 +250,7 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
         self,
         path: str,
         timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         stream = await self._inner.connect_unix_socket(path, left(timeout), socket_options)
         return _AsyncStream(stream)
