@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -56,29 +57,55 @@ async def test_requests_are_in_flight_concurrency_at_a_time(
     assert gate.most == width
 
 
+class HoldFirst(httpx.AsyncBaseTransport):
+    """Holds the first POST until ``release`` is set (at most 10 s)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.release, self.held = inner, asyncio.Event(), ""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and not self.held:
+            self.held = json.loads(request.content)["prompt"]
+            await asyncio.wait_for(self.release.wait(), timeout=10)
+        return await self.inner.handle_async_request(request)
+
+
 async def test_records_come_out_as_they_finish(
-    jsonl: Jsonl, emulator: Emulator, client: AsyncImageClient, tmp_path: Path
+    jsonl: Jsonl, emulator: Emulator, tmp_path: Path
 ) -> None:
-    """A slow request does not hold back the records of faster ones behind it."""
-    emulator.add_fault(Fault("slow", delay=0.3))
-    async with AsyncBatch(
-        jsonl(EIGHT[:3]), tmp_path / "out", client=client, concurrency=3
-    ) as batch:
-        order = [record["id"] async for record in batch]
-    assert order[-1] == "r0"  # the slow one was sent first
+    """A held request does not hold back the records of the ones behind it: the first is
+    released only once the other two records came out (a batch that kept order would stall
+    until the hold times out, and then yield r0 first)."""
+    hold = HoldFirst(emulator.async_transport())
+    order: list[str] = []
+    async with httpx.AsyncClient(transport=hold) as http:
+        client = AsyncImageClient(emulator.base_url, http_client=http)
+        async with AsyncBatch(
+            jsonl(EIGHT[:3]), tmp_path / "out", client=client, concurrency=3
+        ) as batch:
+            async for record in batch:
+                order.append(record["id"])
+                if len(order) == 2:
+                    hold.release.set()
+    assert order[-1] == "r" + hold.held.removeprefix("picture ")
 
 
 async def test_leaving_early_records_requests_in_flight_as_uncertain(
-    jsonl: Jsonl, emulator: Emulator, client: AsyncImageClient, tmp_path: Path
+    jsonl: Jsonl, emulator: Emulator, tmp_path: Path
 ) -> None:
     """Breaking out of the iterator stops the run; what was in flight may have been paid."""
     emulator.add_fault(Fault("slow", delay=0), times=1)  # faults match in order: r0 is quick
     emulator.add_fault(Fault("slow", delay=5), times=None)
     out = tmp_path / "out"
-    async with AsyncBatch(jsonl(EIGHT[:3]), out, client=client, concurrency=3) as batch:
-        async for record in batch:
-            assert record["status"] == "ok"
-            break
+    # The gate holds the POSTs until all three have left, so the quick one cannot finish
+    # (and the loop be left) before the other two were sent.
+    gate = Gate(emulator.async_transport(), 3)
+    async with httpx.AsyncClient(transport=gate) as http:
+        client = AsyncImageClient(emulator.base_url, http_client=http)
+        async with AsyncBatch(jsonl(EIGHT[:3]), out, client=client, concurrency=3) as batch:
+            async for record in batch:
+                assert record["status"] == "ok"
+                break
     statuses = {r["id"]: r["status"] for r in results(out) if r["status"] != "sending"}
     assert sorted(statuses.values()) == ["ok", "uncertain", "uncertain"]
 
