@@ -6,9 +6,9 @@
 ...     paths = client.save(response, "out/")
 """
 
-import importlib as _importlib
 import typing as _typing
 
+from ._lazy import lazy_exports as _lazy_exports
 from ._version import package_version as _package_version
 
 # The public names, each with the module it loads from on first use (PEP 562), so that
@@ -94,24 +94,7 @@ if _typing.TYPE_CHECKING:
 # Hidden from type checkers, which see the imports above: a module __getattr__ would make
 # them accept any misspelt name.
 else:
+    _load, __dir__ = _lazy_exports(__name__, _PUBLIC, globals())
 
     def __getattr__(name: str) -> object:
-        if name == "__version__":
-            return _package_version()
-        where = _PUBLIC.get(name)
-        if where is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(_importlib.import_module(where, __name__), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-
-    def __dir__() -> list[str]:
-        # The public names and the dunders, not this module's own helpers; a public
-        # submodule (agent_tools, testing, emulator) once it has been imported.
-        shown = {name for name in globals() if name.startswith("__") and name.endswith("__")}
-        shown.update(
-            name
-            for name, value in globals().items()
-            if not name.startswith("_") and getattr(value, "__name__", "") == f"{__name__}.{name}"
-        )
-        return sorted(shown | set(__all__))
+        return _package_version() if name == "__version__" else _load(name)

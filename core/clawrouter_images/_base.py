@@ -7,11 +7,10 @@ The policies it applies live below it (``_call``, ``_retry``, ``_fetch``, ``_ans
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -35,6 +34,9 @@ from ._transport import HEADERS
 from ._version import package_version
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from types import TracebackType
+
     from ._catalog import ImageModel
     from ._inputs import ImageBytes, PreparedInput
 
@@ -170,17 +172,8 @@ class _BaseClient:
             cap_advice=cap_advice,
         )
 
-    @contextlib.contextmanager
-    def _paying(self, call: PricedCall) -> Iterator[None]:
-        """The bracket around every paid call: the budget holds the estimate, then counts
-        it unless the error says it cannot have been paid; nothing escapes untyped."""
-        with self.budget.spending(call.what, call.estimate):
-            try:
-                yield
-            except ClawRouterError:
-                raise
-            except Exception as err:
-                raise after_send_error(self.base_url, err) from err
+    def _paying(self, call: PricedCall) -> paying:
+        return paying(self.budget.spending(call.what, call.estimate), self.base_url)
 
     @staticmethod
     def _inputs(image: object, mask: object) -> tuple[list[PreparedInput], PreparedInput | None]:
@@ -287,6 +280,34 @@ class _BaseClient:
         return Fetch.plan(
             url, role, cap, base_url=self.base_url, target_url=self._target_url, clock=self._clock
         )
+
+
+class paying:
+    """The bracket around every paid call: the budget holds the estimate, then counts it
+    unless the error says it cannot have been paid; nothing escapes untyped.
+
+    A class, not ``@contextmanager``: it wraps every paid call of every client."""
+
+    __slots__ = ("_base_url", "_hold")
+
+    def __init__(self, hold: AbstractContextManager[None], base_url: str) -> None:
+        self._hold, self._base_url = hold, base_url
+
+    def __enter__(self) -> None:
+        self._hold.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        err: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(err, Exception) and not isinstance(err, ClawRouterError):
+            # The budget decides on the typed error, which says whether it may have been paid.
+            typed = after_send_error(self._base_url, err)
+            self._hold.__exit__(type(typed), typed, tb)
+            raise typed from err
+        self._hold.__exit__(exc_type, err, tb)
 
 
 class about:

@@ -7,8 +7,10 @@ Values that describe ClawRouter itself (port, paths, its 300 s limit) come from
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 ENV_BASE_URL = "CLAWROUTER_BASE_URL"
 # ClawRouter's own port variable: honouring it means a user who moved ClawRouter
@@ -32,12 +34,12 @@ START_HINT = (
 # submit, so anything shorter than ~330 s cuts off answers that were paid for.
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 330.0
-DEFAULT_TIMEOUT = httpx.Timeout(
-    connect=DEFAULT_CONNECT_TIMEOUT,
-    read=DEFAULT_READ_TIMEOUT,
-    write=60.0,
-    pool=30.0,
-)
+_DEFAULT_TIMEOUT = {
+    "connect": DEFAULT_CONNECT_TIMEOUT,
+    "read": DEFAULT_READ_TIMEOUT,
+    "write": 60.0,
+    "pool": 30.0,
+}
 # ClawRouter drops a request that stays silent this long, with no response.
 CLAWROUTER_IDLE_LIMIT_SECONDS = 300
 
@@ -73,7 +75,7 @@ MAX_HEALTH_BYTES = 1024 * 1024
 # Downloads (results, input URLs) read in bounded time: a server dripping a byte a second
 # would never trip a per-read timeout.  The paid POST has no such deadline: ClawRouter may
 # legitimately stay silent for 300 s while the upstream works.
-DOWNLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
+_DOWNLOAD_TIMEOUT = {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 30.0}
 DOWNLOAD_DEADLINE_SECONDS = 120.0
 MAX_PROMPT_CHARS = 32_000
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
@@ -135,3 +137,19 @@ BATCH_TICK_SECONDS = 1.0
 # belong in files named by path, not inline as data URIs.
 MAX_BATCH_LINE_BYTES = 8 * 1024 * 1024
 MAX_BATCH_ID_CHARS = 200
+
+
+_TIMEOUTS = {"DEFAULT_TIMEOUT": _DEFAULT_TIMEOUT, "DOWNLOAD_TIMEOUT": _DOWNLOAD_TIMEOUT}
+
+
+def __getattr__(name: str) -> httpx.Timeout:
+    # DEFAULT_TIMEOUT and DOWNLOAD_TIMEOUT as httpx.Timeouts, built on first use: these
+    # constants are imported by the agent-tool contract, whose adapters must import
+    # without httpx (about half their import time).
+    parts = _TIMEOUTS.get(name)
+    if parts is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import httpx
+
+    globals()[name] = timeout = httpx.Timeout(**parts)
+    return timeout

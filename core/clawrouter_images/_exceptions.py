@@ -44,8 +44,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import httpx
-
 from ._constants import (
     CLAWROUTER_IDLE_LIMIT_SECONDS,
     MAX_MESSAGE_CHARS,
@@ -54,6 +52,8 @@ from ._constants import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._models import ImageResponse
 
 # This many characters of base64's alphabet in a row are encoded data (image bytes, a
@@ -471,6 +471,8 @@ def transport_error(err: httpx.TransportError, base_url: str, *, paid: bool) -> 
 
     ``paid`` is False for a request that cannot pay (``/health``).
     """
+    import httpx  # here, not at the top: the agent-tool contract imports this module
+
     if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
         return not_running_error(base_url, err)
     if isinstance(err, httpx.PoolTimeout):

@@ -25,14 +25,26 @@ checks a call with ``parse(name, raw)``, runs it with ``run`` / ``arun`` (progre
 words a framework's own validation error the same way).
 """
 
-from .._budget import Budget
-from .._progress import ImageProgress
-from ._config import ImageToolConfig
-from ._declared import EDIT_TOOL_NAME, GENERATE_TOOL_NAME, TOOLS, ImageTool
-from ._results import ImageToolResult, ToolAnswer
-from ._runner import ImageTools
-from ._schemas import invalid_arguments
-from ._settings import ImageToolSettings
+import typing as _typing
+
+from .._lazy import lazy_exports as _lazy_exports
+
+# Each name with the module it loads from on first use: an adapter imports this package
+# when it is imported, and needs the runner, the clients and httpx only once a tool is built.
+_PUBLIC: dict[str, str] = {
+    "EDIT_TOOL_NAME": "._names",
+    "GENERATE_TOOL_NAME": "._names",
+    "TOOLS": "._declared",
+    "Budget": ".._budget",
+    "ImageProgress": ".._progress",
+    "ImageTool": "._declared",
+    "ImageToolConfig": "._config",
+    "ImageToolResult": "._results",
+    "ImageToolSettings": "._settings",
+    "ImageTools": "._runner",
+    "ToolAnswer": "._results",
+    "invalid_arguments": "._schemas",
+}
 
 __all__ = [
     "EDIT_TOOL_NAME",
@@ -48,3 +60,20 @@ __all__ = [
     "ToolAnswer",
     "invalid_arguments",
 ]
+
+# What type checkers see (they cannot read the table); a test checks both agree.
+if _typing.TYPE_CHECKING:
+    from .._budget import Budget as Budget
+    from .._progress import ImageProgress as ImageProgress
+    from ._config import ImageToolConfig as ImageToolConfig
+    from ._declared import TOOLS as TOOLS
+    from ._declared import ImageTool as ImageTool
+    from ._names import EDIT_TOOL_NAME as EDIT_TOOL_NAME
+    from ._names import GENERATE_TOOL_NAME as GENERATE_TOOL_NAME
+    from ._results import ImageToolResult as ImageToolResult
+    from ._results import ToolAnswer as ToolAnswer
+    from ._runner import ImageTools as ImageTools
+    from ._schemas import invalid_arguments as invalid_arguments
+    from ._settings import ImageToolSettings as ImageToolSettings
+else:
+    __getattr__, __dir__ = _lazy_exports(__name__, _PUBLIC, globals())

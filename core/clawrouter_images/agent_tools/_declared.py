@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from ._descriptions import edit_description, generate_description
+from ._names import EDIT_TOOL_NAME, GENERATE_TOOL_NAME
 from ._schemas import EditArgs, GenerateArgs, edit_schema, generate_schema
 
 if TYPE_CHECKING:
     from ._config import ImageToolConfig
-
-GENERATE_TOOL_NAME = "generate_image"
-EDIT_TOOL_NAME = "edit_image"
 
 ToolArgs: TypeAlias = GenerateArgs | EditArgs
 

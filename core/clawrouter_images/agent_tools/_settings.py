@@ -4,15 +4,32 @@ is, and the clients and budget the tools built together share."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from .. import AsyncImageClient, ImageClient
 from .._budget import Budget
 from ._config import ImageToolConfig
-from ._runner import ImageTools
+
+if TYPE_CHECKING:
+    from .. import AsyncImageClient, ImageClient
+    from ._runner import ImageTools
+
+
+def _instance_of(name: str) -> AfterValidator:
+    """Checks a value is None or a ``clawrouter_images.<name>``, imported only when a value
+    comes: the clients' classes (and httpx behind them) load when the tools are built, not
+    when an adapter is imported."""
+
+    def check(value: object) -> object:
+        wanted = getattr(importlib.import_module("clawrouter_images"), name)
+        if value is not None and not isinstance(value, wanted):
+            raise ValueError(f"expected a clawrouter_images.{name}, got {type(value).__name__}")
+        return value
+
+    return AfterValidator(check)
 
 
 class ImageToolSettings(ImageToolConfig):
@@ -29,9 +46,19 @@ class ImageToolSettings(ImageToolConfig):
     """ClawRouter's URL (default: an injected client's, else ``CLAWROUTER_BASE_URL``, else
     ``BLOCKRUN_PROXY_PORT`` on 127.0.0.1, else ``http://127.0.0.1:8402``).  After
     construction it holds the URL the sync client uses."""
-    client: ImageClient | None = Field(default=None, exclude=True)
+    # Typed Any for pydantic (it would import the clients to build the model) and checked
+    # by _instance_of; type checkers see the real types.
+    if TYPE_CHECKING:
+        client: ImageClient | None = Field(default=None, exclude=True)
+    else:
+        client: Annotated[Any, _instance_of("ImageClient")] = Field(default=None, exclude=True)
     """Client for sync calls (default: built for ``base_url`` at construction)."""
-    async_client: AsyncImageClient | None = Field(default=None, exclude=True)
+    if TYPE_CHECKING:
+        async_client: AsyncImageClient | None = Field(default=None, exclude=True)
+    else:
+        async_client: Annotated[Any, _instance_of("AsyncImageClient")] = Field(
+            default=None, exclude=True
+        )
     """Client for async calls (default: built for ``base_url`` at construction)."""
     budget: Budget | None = Field(default=None, exclude=True)
     """The budget these tools spend from (default: a new one of ``budget_usd``); tools
@@ -39,6 +66,8 @@ class ImageToolSettings(ImageToolConfig):
 
     @functools.cached_property
     def _runner(self) -> ImageTools:
+        from ._runner import ImageTools
+
         return ImageTools(
             self,
             client=self.client,

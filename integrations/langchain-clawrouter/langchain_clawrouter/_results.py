@@ -6,7 +6,7 @@ import contextvars
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
 from langchain_core.messages.content import create_image_block, create_text_block
@@ -14,7 +14,9 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import ToolException
 
 from clawrouter_images import ClawRouterError
-from clawrouter_images.agent_tools import ImageProgress, ToolAnswer
+
+if TYPE_CHECKING:
+    from clawrouter_images.agent_tools import ImageProgress, ToolAnswer
 
 PROGRESS_EVENT = "clawrouter_image_progress"
 """The name of the custom events the tools emit while a call is in flight."""

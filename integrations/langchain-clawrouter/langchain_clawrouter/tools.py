@@ -6,7 +6,7 @@
 
 import functools
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from langchain_core.tools import BaseTool, ToolException
 from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
@@ -17,7 +17,6 @@ from typing_extensions import Self
 from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
-    ImageToolResult,
     ImageToolSettings,
     invalid_arguments,
 )
@@ -30,6 +29,9 @@ from ._results import (
     tool_content,
 )
 
+if TYPE_CHECKING:
+    from clawrouter_images.agent_tools import ImageToolResult
+
 
 class ToolOutput(NamedTuple):
     """What ``_run`` gives LangChain for ``content_and_artifact``: a 2-tuple.
@@ -39,7 +41,8 @@ class ToolOutput(NamedTuple):
     """
 
     content: ToolContent
-    artifact: ImageToolResult
+    # A string: the artifact's module (and the URL rules behind it) loads with the first call.
+    artifact: "ImageToolResult"
 
 
 class _ClawRouterImageTool(ImageToolSettings, BaseTool):

@@ -8,18 +8,15 @@ comes from ``clawrouter_images.agent_tools``; this module only translates it int
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from clawrouter_images.agent_tools import (
-    EDIT_TOOL_NAME,
-    GENERATE_TOOL_NAME,
-    ImageProgress,
-    ImageToolSettings,
-    ToolAnswer,
-)
+from clawrouter_images.agent_tools import EDIT_TOOL_NAME, GENERATE_TOOL_NAME, ImageToolSettings
+
+if TYPE_CHECKING:
+    from clawrouter_images.agent_tools import ImageProgress, ToolAnswer
 
 try:
     import llama_index.core.instrumentation as instrument
