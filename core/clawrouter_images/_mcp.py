@@ -35,6 +35,7 @@ from mcp.server.stdio import stdio_server
 from ._exceptions import ClawRouterError
 from ._version import package_version
 from .agent_tools import ImageProgress, ImageToolConfig, ImageTools
+from .agent_tools._declared import ToolArgs
 from .agent_tools._results import ToolAnswer
 from .agent_tools._schemas import open_arguments
 
@@ -104,7 +105,7 @@ class McpImageTools:
             raise
         return self._told(result)
 
-    async def _run(self, args: Any, report: Report | None) -> types.CallToolResult:
+    async def _run(self, args: ToolArgs, report: Report | None) -> types.CallToolResult:
         try:
             answer = await self.runner.arun(args, report)
         except ClawRouterError as err:

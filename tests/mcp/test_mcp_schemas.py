@@ -161,3 +161,21 @@ def test_langchain_strict_conversion_gives_what_openai_accepts(config: str) -> N
         converted = function_calling.convert_to_openai_tool(as_dict, strict=True)
         problems = strict_violations(converted["function"]["parameters"])
         assert ".model: no unsupported keyword" in problems, problems
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_llama_index_hands_on_properties_and_required_as_given(config: str) -> None:
+    """LlamaIndex's to_openai_tool passes the properties and ``required`` on untouched: the
+    strict shape is what its OpenAI LLM's strict mode needs (the open one would leave
+    optional properties out of ``required``, and keep their ``default``)."""
+    pytest.importorskip("llama_index.core")  # the adapter's source is on the path anyway
+    llama_clawrouter = pytest.importorskip("llama_index.tools.clawrouter")
+    spec = llama_clawrouter.ClawRouterImageToolSpec(base_url=BASE_URL, **CONFIGS[config])
+    for tool, offered in zip(spec.to_tool_list(), _offered(config), strict=True):
+        parameters = tool.metadata.to_openai_tool()["function"]["parameters"]
+        strict = offered.schema.model_json_schema()
+        assert (parameters["properties"], parameters["required"]) == (
+            strict["properties"],
+            strict["required"],
+        )
+        assert strict_violations({**parameters, "additionalProperties": False}) == []

@@ -4,6 +4,7 @@ message saying which argument is wrong."""
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -201,8 +202,9 @@ def open_schema(arguments: type[BaseModel]) -> dict[str, Any]:
 
     - Only arguments without a default are required; every other one may be left out or
       given as null (null means its default, see ``open_arguments``: ``default`` is null,
-      and the description says a default that is not).  A strict-mode framework closes it again (the OpenAI Agents SDK's
-      ``convert_schemas_to_strict`` makes all required and drops ``default: null``).
+      and the description says a default that is not).  A strict-mode framework closes
+      it again (the OpenAI Agents SDK's ``convert_schemas_to_strict`` makes all required
+      and drops ``default: null``).
     - A union is a list of types with ``items`` for its array, and ``null`` in its enum,
       never ``anyOf``: smolagents reads only ``type`` (an ``anyOf`` becomes a string).
     - ``nullable: true`` marks each optional argument: smolagents lets an argument be left
@@ -224,7 +226,8 @@ def open_schema(arguments: type[BaseModel]) -> dict[str, Any]:
         if "enum" in node and None not in node["enum"]:
             node["enum"] = [*node["enum"], None]
         if field.default is not None:
-            node["description"] += f" Left out or null: {field.default}."
+            said = node.get("description", "")
+            node["description"] = f"{said} Left out or null: {field.default}.".lstrip()
         # Not the default itself: strict mode takes no default but null (which the OpenAI
         # Agents SDK drops when it makes a schema strict).
         node["default"] = None
@@ -276,10 +279,14 @@ def open_arguments(arguments: type[BaseModel], raw: Mapping[str, Any]) -> dict[s
     }
 
 
-@functools.cache
 def result_schema() -> dict[str, Any]:
     """The JSON schema of a call's structured result, ``ImageToolResult`` (URLs, saved
     paths, model, size, estimated cost, ClawRouter's answer without image data)."""
+    return copy.deepcopy(_result_schema())
+
+
+@functools.cache
+def _result_schema() -> dict[str, Any]:
     import typing
 
     import typing_extensions
