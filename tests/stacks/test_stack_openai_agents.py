@@ -1,21 +1,25 @@
 """The OpenAI Agents SDK (``openai-agents``) through the README's block: its MCPServerStdio
-lists the tools, its ScriptedModel generates, edits and reads a refusal, and its strict
-conversion of the schemas gives what OpenAI's strict mode accepts."""
+lists the tools, its ScriptedModel generates, edits and reads a refusal, its strict
+conversion of the schemas gives what OpenAI's strict mode accepts, and a call it times out
+on is still saved and reported."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from tests.support.openai_strict import strict_violations
 from tests.support.stacks import check_outcome, run_readme_block, scenario
 
-from clawrouter_images.emulator import Emulator
+from clawrouter_images.emulator import Emulator, Fault
 
 agents = pytest.importorskip("agents")
 testing = pytest.importorskip("agents.testing")
 mcp_util = pytest.importorskip("agents.mcp.util")
+mcp_server = pytest.importorskip("agents.mcp")
+mcp_stdio = pytest.importorskip("mcp.client.stdio")
 # Nothing leaves the machine: no trace export.
 agents.set_tracing_disabled(True)
 
@@ -70,3 +74,50 @@ async def test_a_scripted_model_generates_edits_and_reads_a_refusal(
     ]
     check_outcome(emulator, tmp_path / "images", outputs, outside)
     assert result.final_output == "done"
+
+
+async def test_a_call_the_sdk_times_out_is_still_saved_and_reported(
+    served: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    """At the SDK's default 5 s (here 0.5 s, against a 3 s generation) the call times out
+    and the SDK tells the server it gave up; the server still saves the image, says so on
+    stderr, and the next call's output tells the model."""
+    emulator, base_url = served
+    emulator.add_fault(Fault("slow", delay=3.0), times=1)
+    params = run_readme_block("openai_agents", base_url)["images"].params
+    log = tmp_path / "stderr.txt"
+
+    stdio_server: Any = mcp_server.MCPServerStdio
+
+    class Logged(stdio_server):  # type: ignore[misc]
+        def create_streams(self) -> Any:  # the server's stderr into a file
+            return mcp_stdio.stdio_client(self.params, errlog=errlog)
+
+    server = Logged(
+        params={"command": params.command, "args": params.args},
+        client_session_timeout_seconds=0.5,
+    )
+
+    def call(index: int, prompt: str) -> Any:
+        arguments = {"prompt": prompt}
+        return [testing.function_call("generate_image", arguments, call_id=f"call-{index}")]
+
+    model = testing.ScriptedModel([call(0, "a slow fox"), [testing.assistant_message("gave up")]])
+    agent = agents.Agent(name="illustrator", model=model, mcp_servers=[server])
+    told = "stopped waiting for finished"
+    with log.open("w") as errlog:
+        async with server:
+            first = await agents.Runner.run(agent, "Draw")
+            outputs = [i.output for i in first.new_items if i.type == "tool_call_output_item"]
+            # All the SDK tells the model of a timeout.
+            assert _text(outputs[0]).startswith("An error occurred while running the tool.")
+            # The server is another process: a bounded poll for what it writes.
+            with anyio.fail_after(60):
+                while told not in log.read_text():  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            assert len(list((tmp_path / "images").glob("*.png"))) == 1
+            model.extend([call(1, "an owl"), [testing.assistant_message("done")]])
+            second = await agents.Runner.run(agent, "Draw again")
+    (output,) = [i.output for i in second.new_items if i.type == "tool_call_output_item"]
+    assert told in _text(output)
+    assert len(list((tmp_path / "images").glob("*.png"))) == 2
