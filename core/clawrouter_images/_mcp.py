@@ -1,11 +1,18 @@
 """``generate_image`` and ``edit_image`` as a stdio MCP server (``clawrouter-images mcp``).
 
 Built on the agent-tool contract like the LangChain and LlamaIndex adapters, so every MCP
-client (Claude Desktop, Cursor, langchain-mcp-adapters, llama-index-tools-mcp, the OpenAI
-Agents SDK) sees the same names, descriptions, input schemas, file policy, caps, budget and
-error messages.  Results are a text part (model, size, estimated cost, a markdown image per
-result, the saved paths) and an image part per result, sized for a vision model; failures
-are tool errors (``isError``) carrying the contract's messages.
+client (Claude Desktop, Cursor, langchain-mcp-adapters, llama-index-tools-mcp, PydanticAI,
+the OpenAI Agents SDK, smolagents, Google ADK) sees the same names, descriptions, file
+policy, caps, budget and error messages.  The input schemas are the contract's in their open
+shape (``open_schema``: optional arguments may be left out, unions as lists of types), which
+each of those stacks reads as meant.  Results are a text part (model, size, estimated cost,
+a markdown image per result, the saved paths), an image part per result, sized for a vision
+model, and the same ``ImageToolResult`` as structured content (declared as the tools'
+``outputSchema``); failures are tool errors (``isError``) carrying the contract's messages.
+
+A call that may reach ClawRouter outlives the client that gives up on it (a timeout, a
+cancellation, the session closed): it may be paid, so it runs to the end, saves its images,
+counts against the budget, says so on stderr, and the next call's answer reports it.
 
 Needs the ``[mcp]`` extra; only the command imports this module.  Both majors of the ``mcp``
 SDK are served: langchain-mcp-adapters 0.3 needs ``mcp<2`` and llama-index-tools-mcp 0.6
@@ -15,6 +22,8 @@ in how handlers are registered and how a call reports progress, which ``_server`
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +35,9 @@ from mcp.server.stdio import stdio_server
 from ._exceptions import ClawRouterError
 from ._version import package_version
 from .agent_tools import ImageProgress, ImageToolConfig, ImageTools
+from .agent_tools._declared import ToolArgs
+from .agent_tools._results import ToolAnswer
+from .agent_tools._schemas import open_arguments
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -42,10 +54,20 @@ class McpImageTools:
 
     One runner serves every call, so ``budget_usd`` is one budget for the server's life.
     ``edit_image`` is left out when none of the offered models can edit, as in LlamaIndex.
+    ``log`` takes the lines said on stderr (a call the client gave up on).
     """
 
-    def __init__(self, config: ImageToolConfig, *, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        config: ImageToolConfig,
+        *,
+        base_url: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.runner = ImageTools(config, base_url=base_url)
+        self._log = log or _stderr
+        # What calls the client gave up on came to, told with the next answer.
+        self._unheard: list[str] = []
         # Models are built from their wire spelling: mcp 2.x renamed the fields
         # (inputSchema -> input_schema) but still reads the wire names, which 1.x has.
         self.tools = [
@@ -53,7 +75,8 @@ class McpImageTools:
                 {
                     "name": tool.name,
                     "description": tool.description,
-                    "inputSchema": tool.schema.model_json_schema(),
+                    "inputSchema": tool.open_schema,
+                    "outputSchema": tool.output_schema,
                 }
             )
             for tool in self.runner.tools
@@ -65,17 +88,74 @@ class McpImageTools:
         """Run one tool call; every refusal or failure the LLM can act on is a tool error."""
         listed = [tool.name for tool in self.tools]
         if name not in listed:
-            return _error(f"unknown tool {name!r}; this server has {', '.join(listed)}")
+            return self._told(_error(f"unknown tool {name!r}; this server has {', '.join(listed)}"))
         try:
-            answer = await self.runner.arun(self.runner.parse(name, arguments or {}), report)
+            schema = self.runner.tool(name).schema
+            args = self.runner.parse(name, open_arguments(schema, arguments or {}))
+        except ClawRouterError as err:
+            return self._told(_error(err.message))
+        # From here the call may reach ClawRouter, and be paid: a client that stops waiting
+        # (a timeout, a cancellation, the session closed) must not cancel it.
+        with anyio.CancelScope(shield=True):
+            result = await self._run(args, _quiet(report))
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except anyio.get_cancelled_exc_class():
+            self._gave_up(name, result)
+            raise
+        return self._told(result)
+
+    async def _run(self, args: ToolArgs, report: Report | None) -> types.CallToolResult:
+        try:
+            answer = await self.runner.arun(args, report)
         except ClawRouterError as err:
             # The same text LangChain's ToolException carries; after a payment it lists
             # the paid answer's URLs (paid_result_error), so the images are not lost.
             return _error(err.message)
-        return _result(answer.parts(_text, _image), error=False)
+        return _answer(answer)
+
+    def _gave_up(self, name: str, result: types.CallToolResult) -> None:
+        """Say on stderr what a call the client gave up on came to, and keep it for the
+        next answer."""
+        wire = result.model_dump(mode="json", by_alias=True)  # the same names in 1.x and 2.x
+        text = wire["content"][0].get("text", "")
+        outcome = "failed" if wire["isError"] else "finished"
+        note = f"A {name} call that the client stopped waiting for {outcome}: {text}"
+        self._unheard.append(note)
+        self._log("clawrouter-images mcp: " + " ".join(note.split("\n")))
+
+    def _told(self, result: types.CallToolResult) -> types.CallToolResult:
+        """``result`` with what earlier calls the client gave up on came to, once."""
+        if not self._unheard:
+            return result
+        notes, self._unheard = self._unheard, []
+        wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        first = wire["content"][0]
+        first["text"] = "\n".join([first["text"], "", *notes])
+        return types.CallToolResult.model_validate(wire)
 
     async def aclose(self) -> None:
         await self.runner.aclose()
+
+
+def _stderr(line: str) -> None:
+    # stdout carries the protocol; a desktop app keeps stderr as the server's log.
+    print(line, file=sys.stderr, flush=True)
+
+
+def _quiet(report: Report | None) -> Report | None:
+    """``report`` that never fails the call: after the client gave up, progress has nowhere
+    to go (the session may be closed), and the paid call must still finish."""
+    if report is None:
+        return None
+    sent = report
+
+    async def quiet(update: ImageProgress) -> None:
+        # Progress is a courtesy to a client still there.
+        with contextlib.suppress(Exception):
+            await sent(update)
+
+    return quiet
 
 
 def _text(text: str) -> dict[str, str]:
@@ -87,11 +167,18 @@ def _image(data: str, mime_type: str) -> dict[str, str]:
 
 
 def _error(message: str) -> types.CallToolResult:
-    return _result([_text(message)], error=True)
+    return types.CallToolResult.model_validate({"content": [_text(message)], "isError": True})
 
 
-def _result(content: list[dict[str, str]], *, error: bool) -> types.CallToolResult:
-    return types.CallToolResult.model_validate({"content": content, "isError": error})
+def _answer(answer: ToolAnswer) -> types.CallToolResult:
+    """Text and image parts, and the same result as structured content (``outputSchema``)."""
+    return types.CallToolResult.model_validate(
+        {
+            "content": answer.parts(_text, _image),
+            "structuredContent": dict(answer.artifact),
+            "isError": False,
+        }
+    )
 
 
 def _server(tools: McpImageTools) -> Server[Any]:

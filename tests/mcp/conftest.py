@@ -4,15 +4,17 @@ starts it) and is driven by the ``mcp`` SDK's own stdio client.
 - ``served``: an emulator on a loopback port (its ledger tells what was paid) and its URL.
 - ``connect``: ``async with connect("--save-dir", ...) as session`` starts
   ``clawrouter-images mcp`` against ``served`` with those options (in ``tmp_path``, or
-  the ``cwd=`` given) and yields an initialised ``ClientSession``.
+  the ``cwd=`` given; its stderr into ``errlog=``, a text file) and yields an initialised
+  ``ClientSession``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from tests.support.mcp_server import Connect, server_command
@@ -38,13 +40,13 @@ def connect(served: tuple[Emulator, str], tmp_path: Path) -> Connect:
 
     @contextlib.asynccontextmanager
     async def session(
-        *options: str, cwd: Path | None = None, **kwargs: Any
+        *options: str, cwd: Path | None = None, errlog: TextIO = sys.stderr, **kwargs: Any
     ) -> AsyncIterator[ClientSession]:
         where = ("--emulator",) if "--emulator" in options else ("--base-url", base_url)
         command, args = server_command(*[o for o in options if o != "--emulator"], *where)
         parameters = StdioServerParameters(command=command, args=args, cwd=cwd or tmp_path)
         async with (
-            stdio_client(parameters) as (read, write),
+            stdio_client(parameters, errlog=errlog) as (read, write),
             ClientSession(read, write, **kwargs) as client,
         ):
             await client.initialize()

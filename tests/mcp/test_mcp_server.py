@@ -4,8 +4,10 @@ image parts, the file policy, caps and budget, the same messages, and progress."
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from clawrouter_images.agent_tools._schemas import (
     GenerateArgs,
     edit_schema,
     generate_schema,
+    open_schema,
+    result_schema,
 )
 from clawrouter_images.emulator import Emulator, Fault, LedgerEntry
 
@@ -69,11 +73,12 @@ async def test_lists_the_contracts_tools(connect: Connect) -> None:
         ("generate_image", generate_description(config)),
         ("edit_image", edit_description(config)),
     ]
-    schemas = [t.model_dump(by_alias=True)["inputSchema"] for t in listed]
-    assert schemas == [
-        generate_schema(config).model_json_schema(),
-        edit_schema(config).model_json_schema(),
+    wire = [t.model_dump(by_alias=True) for t in listed]
+    assert [t["inputSchema"] for t in wire] == [
+        open_schema(generate_schema(config)),
+        open_schema(edit_schema(config)),
     ]
+    assert [t["outputSchema"] for t in wire] == [result_schema(), result_schema()]
 
 
 async def test_generate_answers_text_and_an_image_and_saves_the_file(
@@ -96,6 +101,39 @@ async def test_generate_answers_text_and_an_image_and_saves_the_file(
     assert image["mimeType"] in ("image/png", "image/jpeg")
     assert base64.b64decode(image["data"])[:3] in (PNG[:3], b"\xff\xd8\xff")
     assert [entry.paid for entry in _posts(emulator)] == [True]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"prompt": "a red fox"},
+        {"prompt": "a red fox", "model": None, "size": None, "n": None},
+        {"prompt": "a red fox", "model": "gpt-image", "size": "1024x1024", "n": 2},
+    ],
+    ids=["left out", "nulls", "given"],
+)
+async def test_structured_content_is_the_artifact_whatever_was_left_out(
+    connect: Connect, served: tuple[Emulator, str], tmp_path: Path, arguments: dict[str, Any]
+) -> None:
+    """Optional arguments left out or null take their defaults; the structured content
+    (URLs, saved paths, model, size, cost) is what the text says (and fits outputSchema:
+    the SDK's call_tool checks it)."""
+    emulator, _ = served
+    saved = tmp_path / "out"
+    async with connect("--save-dir", str(saved), "--no-images") as session:
+        result = await _call(session, "generate_image", arguments)
+    assert not result["isError"], _text(result)
+    structured = result["structuredContent"]
+    files = sorted(str(path) for path in saved.iterdir())
+    assert sorted(structured["saved_paths"]) == files
+    assert len(structured["urls"]) == len(files) == (arguments.get("n") or 1)
+    model = {"gpt-image": "openai/gpt-image-1"}.get(arguments.get("model") or "")
+    assert structured["model"] == (model or "google/nano-banana")
+    assert structured["size"] == "1024x1024"
+    assert f"estimated cost ${structured['estimated_cost_usd']:.3f}" in _text(result)
+    assert all(url in _text(result) for url in structured["urls"])
+    (post,) = _posts(emulator)
+    assert post.paid
 
 
 async def test_edits_a_saved_file(
@@ -135,6 +173,44 @@ async def test_a_file_outside_the_allowed_folders_is_refused_unpaid(
         check_local_path(str(secret), ImageToolConfig(allowed_dirs=[allowed]).allowed_roots())
     assert _text(result) == expected.value.message
     assert emulator.ledger == []
+
+
+REFUSED_ARGUMENTS: dict[str, tuple[str, Callable[[str, str], dict[str, Any]]]] = {
+    "image": ("image", lambda inside, outside: {"image": outside}),
+    "mask": ("mask", lambda inside, outside: {"image": inside, "mask": outside}),
+    "second image": ("image[1]", lambda inside, outside: {"image": [inside, outside]}),
+    "first image": ("image[0]", lambda inside, outside: {"image": [outside, inside]}),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_ARGUMENTS))
+async def test_a_refused_file_is_named_by_its_argument(
+    connect: Connect, served: tuple[Emulator, str], tmp_path: Path, case: str
+) -> None:
+    """The refusal says which argument to fix (``mask``, ``image[1]``), nothing is paid."""
+    emulator, _ = served
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    inside = allowed / "photo.png"
+    shutil.copyfile(_a_png(tmp_path), inside)
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(PNG)
+    argument, build = REFUSED_ARGUMENTS[case]
+    arguments = {"prompt": "x", **build(str(inside), str(outside))}
+    async with connect("--allowed-dir", str(allowed)) as session:
+        result = await _call(session, "edit_image", arguments)
+    assert result["isError"]
+    assert _text(result).startswith(f"{argument} path {outside} is outside the folders")
+    assert emulator.ledger == []
+
+
+def _a_png(tmp_path: Path) -> Path:
+    """A real picture (the policy reads the allowed one before it meets the refused one)."""
+    from PIL import Image
+
+    path = tmp_path / "drawn.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    return path
 
 
 @pytest.mark.parametrize("where", ["/", "tmp"])

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from ._descriptions import edit_description, generate_description
 from ._names import EDIT_TOOL_NAME, GENERATE_TOOL_NAME
-from ._schemas import EditArgs, GenerateArgs, edit_schema, generate_schema
+from ._schemas import (
+    EditArgs,
+    GenerateArgs,
+    edit_schema,
+    generate_schema,
+    open_schema,
+    result_schema,
+)
 
 if TYPE_CHECKING:
     from ._config import ImageToolConfig
@@ -58,6 +65,16 @@ class OfferedTool(NamedTuple):
     @property
     def name(self) -> str:
         return self.tool.name
+
+    @property
+    def open_schema(self) -> dict[str, Any]:
+        """The input schema an MCP client is shown (see ``_schemas.open_schema``)."""
+        return open_schema(self.schema)
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        """The JSON schema of the structured result: every tool answers an ``ImageToolResult``."""
+        return result_schema()
 
 
 def declared(name: str) -> ImageTool | None:

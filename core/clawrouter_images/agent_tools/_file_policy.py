@@ -13,7 +13,11 @@ from .._exceptions import InputImageError, quote
 
 
 def check_local_path(
-    value: str, allowed_roots: Sequence[Path], *, folders_named: bool = True
+    value: str,
+    allowed_roots: Sequence[Path],
+    *,
+    folders_named: bool = True,
+    argument: str = "image",
 ) -> str | io.BytesIO:
     """Let URLs and data URIs through; read a local path only inside an allowed root.
 
@@ -36,7 +40,8 @@ def check_local_path(
       roots, "not found" and "not an image" are said as such.
 
     ``folders_named`` (see ``ImageToolConfig.folders_named``) picks the refusal's advice:
-    with no folder of the deployer's own, it says how one is allowed.
+    with no folder of the deployer's own, it says how one is allowed.  ``argument`` names
+    the value in every refusal (``mask``, ``image[1]``), so the LLM knows which to fix.
     """
     from .._inputs import check_regular, os_errors, read_image_fd, reference_kind
     from .._safeopen import LinkRefused, Unsupported, open_beneath
@@ -44,7 +49,8 @@ def check_local_path(
     text = value.strip()
     if reference_kind(text) != "path":
         return text
-    source = quote(text, 200)
+    path = quote(text, 200)
+    source = f"{argument} path {path}"
     outside = InputImageError(_outside(source, allowed_roots, folders_named=folders_named))
     try:
         # expanduser reads the user database; abspath only the text (resolve() would
@@ -65,25 +71,26 @@ def check_local_path(
         raise outside from None
     except Unsupported:
         raise InputImageError(
-            f"image path {source} cannot be read: this system cannot open a file without "
+            f"{source} cannot be read: this system cannot open a file without "
             "following symbolic links, so these tools read no local file; ask the user to "
             "give a URL of the image"
         ) from None
-    return _LocalImage(read_image_fd(fd, source).data, source)
+    return _LocalImage(read_image_fd(fd, source).data, path)
 
 
 def _outside(source: str, roots: Sequence[Path], *, folders_named: bool) -> str:
-    """The one refusal of a path outside the roots: it names the path, never the file."""
+    """The one refusal of a path outside the roots: it names the argument and the path,
+    never the file."""
     listed = ", ".join(str(r) for r in roots) or "(none)"
     if not folders_named:
         return (
-            f"image path {source} is outside the folders this tool may read ({listed}): "
+            f"{source} is outside the folders this tool may read ({listed}): "
             "the deployer has allowed no folder for local images. Ask the user to give a "
             "URL of the image instead, or to allow its folder (allowed_dirs for the Python "
             "tools, --allowed-dir for the MCP server)"
         )
     return (
-        f"image path {source} is outside the folders this tool may read ({listed}); "
+        f"{source} is outside the folders this tool may read ({listed}); "
         "ask the user to copy the image into one of them or to give a URL. A path must "
         "be absolute (or start with ~) and reach the image through no symbolic link"
     )

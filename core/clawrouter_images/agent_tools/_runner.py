@@ -138,13 +138,19 @@ class ImageTools:
             )
         return found
 
-    def _images(self, image: str | list[str]) -> str | io.BytesIO | list[str | io.BytesIO]:
-        """URLs as they are, local files read (see ``check_local_path``)."""
+    def _images(
+        self, argument: str, image: str | list[str]
+    ) -> str | io.BytesIO | list[str | io.BytesIO]:
+        """URLs as they are, local files read (see ``check_local_path``); a refusal names
+        the argument (``mask``, ``image[1]``)."""
         roots = self.config.allowed_roots()
         named = self.config.folders_named()
         if isinstance(image, list):
-            return [check_local_path(item, roots, folders_named=named) for item in image]
-        return check_local_path(image, roots, folders_named=named)
+            return [
+                check_local_path(item, roots, folders_named=named, argument=f"{argument}[{i}]")
+                for i, item in enumerate(image)
+            ]
+        return check_local_path(image, roots, folders_named=named, argument=argument)
 
     def _save_dir(self) -> Path | None:
         """The save folder, created and proven writable: checked before each paid call, so
@@ -189,7 +195,7 @@ class ImageTools:
         budget), its image inputs after the file policy, and the save folder."""
         tool = tool_of(args)
         images = {
-            name: None if value is None else self._images(value)
+            name: None if value is None else self._images(name, value)
             for name, value in args.images().items()
         }
         call = client._plan(
