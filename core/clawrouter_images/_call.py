@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import httpx
 
@@ -46,9 +46,11 @@ def as_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(timeout, c.DEFAULT_CONNECT_TIMEOUT))
 
 
-@dataclass(frozen=True)
-class PricedCall:
-    """One paid call, validated and priced, ready to send."""
+class PricedCall(NamedTuple):
+    """One paid call, validated and priced, ready to send.
+
+    A named tuple, not a frozen dataclass: one is made for every call, and a frozen
+    dataclass sets each field through ``object.__setattr__``."""
 
     path: str
     model: ImageModel
@@ -138,14 +140,15 @@ def plan_call(
     if extra_body:
         fields.update(_extra_fields(extra_body, fields))
     estimate = estimate_cost(found, size, n)
-    what = describe_call(found, size, n)
     limit = usd_limit("max_cost_usd", max_cost_usd)
     if limit is not None and estimate > limit:
         raise BudgetExceededError(
-            f"{what} is estimated at ${estimate:.4f}, over max_cost_usd=${limit:.4f}; "
-            f"choose a cheaper model or size, fewer images, {cap_advice or 'or raise max_cost_usd'}"
+            f"{describe_call(found, size, n)} is estimated at ${estimate:.4f}, over "
+            f"max_cost_usd=${limit:.4f}; choose a cheaper model or size, fewer images, "
+            f"{cap_advice or 'or raise max_cost_usd'}"
         )
-    budget.check(what, estimate)
+    if budget.limit_usd is not None:  # the call's name is worded only for a budget's refusal
+        budget.check(describe_call(found, size, n), estimate)
     return PricedCall(path, found, size, n, prompt, estimate, fields, timeout)
 
 
