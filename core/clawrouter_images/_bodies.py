@@ -38,6 +38,20 @@ def meter(response: httpx.Response, check: Callable[[int], None]) -> None:
         response.stream = _CappedStream(response.stream, check)
 
 
+# What a closed response holds instead of its stream: nothing is left to read from it.
+_DONE = httpx.ByteStream(b"")
+
+
+def release(response: httpx.Response) -> None:
+    """Drop a closed response's stream (a body that was read stays in ``content``).
+
+    httpx binds a response's stream to the response, a reference cycle: each answer would
+    wait for the cycle collector, with the request, headers and connection-pool objects it
+    holds (about 45 objects a call), and the collector would run about every 15 calls.
+    Without the stream, reference counting frees them when the response goes."""
+    response.stream = _DONE
+
+
 class _CappedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A response body that calls ``check(total)`` after every chunk, so a cap can stop it."""
 

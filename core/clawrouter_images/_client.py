@@ -23,6 +23,7 @@ import httpx
 from . import _constants as c
 from ._answers import check_answer, inline_bytes, read_health, read_result, result_url
 from ._base import _BaseClient, about, resolve_base_url, total_seconds
+from ._bodies import release
 from ._call import PricedCall, TimeoutTypes
 from ._deadline import deadline
 from ._exceptions import quote
@@ -290,6 +291,7 @@ class ImageClient(_BaseClient):
                     response.read()
                 finally:
                     response.close()
+                    release(response)
                 attempt.outcome = response
         return attempts.response
 
@@ -323,6 +325,7 @@ class ImageClient(_BaseClient):
                 yield response.iter_bytes(c.DOWNLOAD_CHUNK_BYTES)
             finally:
                 response.close()
+                release(response)
 
     def _fetch(self, url: str, role: Role, cap: int) -> bytes:
         body = bytearray()
@@ -528,6 +531,7 @@ class AsyncImageClient(_BaseClient):
                     await response.aread()
                 finally:
                     await response.aclose()
+                    release(response)
                 attempt.outcome = response
         return attempts.response
 
@@ -550,6 +554,7 @@ class AsyncImageClient(_BaseClient):
                 yield response.aiter_bytes(c.DOWNLOAD_CHUNK_BYTES)
             finally:
                 await response.aclose()
+                release(response)
 
     async def _fetch(self, url: str, role: Role, cap: int) -> bytes:
         body = bytearray()
