@@ -9,12 +9,15 @@ and first-use costs cancelled out.  Prints instructions per call and the ratio t
 httpx:
 
 - sequential: raw ``httpx.Client.post`` against ``ImageClient.generate``;
+- the LangChain tool layer, sequential: ``ImageClient.generate``, a bare ``BaseTool`` over
+  it (bench_tools.py's), and ``ClawRouterGenerateImage`` (``tool.invoke`` with a tool call);
 - fan-out, 64 concurrent: raw ``httpx.AsyncClient.post`` (httpx's default pool, and the
   pool this package builds) against ``AsyncImageClient.generate``, and ``AsyncOpenAI`` when
   the ``openai`` package is importable (``bench_peers.py`` installs it in its environment).
 
-Targets (the same as the wall-time ones): sequential <= 1.05x raw httpx; fan-out at or
-below ``AsyncOpenAI``.
+Targets (the same as the wall-time ones): sequential <= 1.05x raw httpx; the project's tool
+within 40 µs (about 220,000 instructions here) of the bare tool; fan-out at or below
+``AsyncOpenAI``.
 
 Run: ``python benchmarks/bench_instructions.py [--calls N] [--extra M]`` (needs valgrind).
 """
@@ -33,7 +36,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "core"), str(Path(__file__).parent)]
+sys.path[:0] = [
+    str(Path(__file__).resolve().parents[1] / "core"),
+    str(Path(__file__).resolve().parents[1] / "integrations" / "langchain-clawrouter"),
+    str(Path(__file__).parent),
+]
 
 from _harness import stub_server  # noqa: E402
 
@@ -53,6 +60,18 @@ def _sequential(name: str, base: str) -> Callable[[], object]:
         return lambda: raw.post(url, json=BODY).json()
     client = ImageClient(base)
     return lambda: client.generate(PROMPT, model=MODEL, size=SIZE)
+
+
+def _tool(name: str, base: str) -> Callable[[], object]:
+    from bench_tools import CALL, bare_tool
+    from clawrouter_images import ImageClient
+    from langchain_clawrouter import ClawRouterGenerateImage
+
+    client = ImageClient(base)
+    if name == "ImageClient.generate":
+        return lambda: client.generate("a red fox")
+    tool = bare_tool(client) if name == "bare BaseTool" else ClawRouterGenerateImage(client=client)
+    return lambda: tool.invoke(CALL)
 
 
 def _concurrent(name: str, base: str) -> Callable[[], Awaitable[Any]]:
@@ -78,6 +97,7 @@ def _concurrent(name: str, base: str) -> Callable[[], Awaitable[Any]]:
 
 
 SEQUENTIAL = ("raw httpx.Client", "ImageClient")
+TOOL = ("ImageClient.generate", "bare BaseTool", "ClawRouterGenerateImage")
 CONCURRENT = (
     "raw httpx.AsyncClient (defaults)",
     "raw httpx.AsyncClient (this package's pool)",
@@ -88,8 +108,8 @@ CONCURRENT = (
 
 def worker(kind: str, name: str, base: str, calls: int) -> None:
     """What runs under callgrind: one warm-up call, then ``calls`` calls."""
-    if kind == "sequential":
-        call = _sequential(name, base)
+    if kind in ("sequential", "tool"):
+        call = (_sequential if kind == "sequential" else _tool)(name, base)
         call()
         for _ in range(calls):
             call()
@@ -148,12 +168,16 @@ def main() -> None:
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
     has_openai = importlib.util.find_spec("openai") is not None
     with stub_server() as base:
-        for kind, names in (("sequential", SEQUENTIAL), ("concurrent", CONCURRENT)):
-            title = (
-                "per call, sequential"
-                if kind == "sequential"
-                else (f"per request, {CONCURRENCY} concurrent")
-            )
+        for kind, names in (
+            ("sequential", SEQUENTIAL),
+            ("tool", TOOL),
+            ("concurrent", CONCURRENT),
+        ):
+            title = {
+                "sequential": "per call, sequential",
+                "tool": "per call of the LangChain tool layer, sequential",
+                "concurrent": f"per request, {CONCURRENCY} concurrent",
+            }[kind]
             print(f"\n{title} (instructions, {args.extra} calls after {args.calls})")
             first = None
             for name in names:
