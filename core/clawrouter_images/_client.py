@@ -482,14 +482,21 @@ class AsyncImageClient(_BaseClient):
 
     @_doc(_SAVE_DOC)
     async def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
-        from ._files import save_plan, saving
+        return await self._save(response, directory)
+
+    async def _save(
+        self, response: ImageResponse, directory: str | os.PathLike[str], *, proven: bool = False
+    ) -> list[Path]:
+        """``save``; ``proven``: the batch proved ``directory`` already (see ``save_plan``)."""
+        from ._files import save_plan, saving, step_in_thread
 
         paths: list[Path] = []
         with (
             saving(response, paths),
-            contextlib.closing(save_plan(response, directory, paths)) as files,
+            contextlib.closing(save_plan(response, directory, paths, proven=proven)) as files,
         ):
-            for out, url in files:
+            while (step := await step_in_thread(files)) is not None:
+                out, url = step
                 if url is not None:
                     async with self._open(url, RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
                         async for chunk in chunks:

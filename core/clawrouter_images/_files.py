@@ -10,16 +10,19 @@ import contextlib
 import errno
 import os
 import secrets
+import threading
 import unicodedata
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ._exceptions import DownloadError, InvalidRequestError, paid_result_error, quote
 from ._inputs import extension_for, sniff_image_type
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
+
+_T = TypeVar("_T")
 
 # A stem holds at most this many characters (a short, readable name) and this many bytes
 # once UTF-8 encoded in NFD, the form macOS stores: with "-4", "-10000" and ".webp" added
@@ -207,14 +210,22 @@ class AtomicImageFile:
 
 
 def save_plan(
-    response: ImageResponse, directory: str | os.PathLike[str], paths: list[Path]
+    response: ImageResponse,
+    directory: str | os.PathLike[str],
+    paths: list[Path],
+    *,
+    proven: bool = False,
 ) -> Generator[tuple[AtomicImageFile, str | None], None, None]:
     """Each image's file, open: inline bytes are written already; otherwise the URL whose
     bytes the caller writes.  Each file lands when the caller moves on, and its path is
-    added to ``paths`` then, so a later failure does not hide earlier files."""
+    added to ``paths`` then, so a later failure does not hide earlier files.
+
+    ``proven``: ``prepare_save_dir`` already accepted ``directory`` (a batch proves its
+    folder once, before its first request); each file is still created exclusively
+    there, so a folder gone bad since fails that file, not silently."""
     from ._answers import inline_bytes, result_url
 
-    target = prepare_save_dir(directory)
+    target = Path(directory).expanduser() if proven else prepare_save_dir(directory)
     count = len(response.data)
     for index, item in enumerate(response.data):
         stem = safe_stem(response.prompt, index, count)
@@ -224,6 +235,32 @@ def save_plan(
                 out.write(inline)
             yield out, None if inline is not None else result_url(item)
             paths.append(out.commit())
+
+
+async def step_in_thread(plan: Generator[_T, None, None]) -> _T | None:
+    """The plan's next item (None at its end), the step taken in a worker thread.
+
+    A step (prove the folder, open a temporary file, fsync and link the one before) blocks
+    on the disk; in a thread it lets the event loop serve other sockets meanwhile.  If the
+    await is cancelled, the step is waited for before the caller moves on (asyncio's own
+    cancellation does not wait for a worker thread): the plan is then closed, its
+    temporary file removed, only once the step left it, and a file it linked is counted.
+    """
+    from anyio.to_thread import run_sync
+
+    finished = threading.Event()
+
+    def step() -> _T | None:
+        try:
+            return next(plan, None)
+        finally:
+            finished.set()
+
+    try:
+        return await run_sync(step)
+    except BaseException:
+        finished.wait()  # at most the rest of one step; at once unless cancelled mid-step
+        raise
 
 
 @contextlib.contextmanager

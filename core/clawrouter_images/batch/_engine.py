@@ -327,7 +327,8 @@ class AsyncBatch:
                 response = await client.edit(*args, **kwargs)
             else:
                 response = await client.generate(*args, **kwargs)
-            paths = await client.save(response, self._directory)
+            # The folder was proven in _open, before anything was sent: once is enough.
+            paths = await client._save(response, self._directory, proven=True)
         except Exception as err:
             return unit.failed(err)
         except BaseException:  # cancelled (the run stopped), KeyboardInterrupt
