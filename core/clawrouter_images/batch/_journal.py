@@ -20,6 +20,7 @@ system if the process dies).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -179,11 +180,14 @@ class Journal:
         os.ftruncate(self._fd, position)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.fsync(self._fd)
-            os.close(self._fd)  # also releases the lock
-            self._fd = -1
+        # Under the sync lock: a sync still running in a worker thread (its run stopped)
+        # ends before the descriptor goes, and one that starts later finds it gone.
+        with self._sync_lock:
+            if self._fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.fsync(self._fd)
+                os.close(self._fd)  # also releases the lock
+                self._fd = -1
 
     def __enter__(self) -> Journal:
         return self.open()
@@ -218,8 +222,9 @@ class Journal:
 
     # -- writing ------------------------------------------------------------------------
 
-    def write(self, record: Record, *, durable: bool) -> None:
-        """Append ``record``; ``durable``: also on disk (fsync) before returning.
+    def write(self, record: Record, *, durable: bool) -> int:
+        """Append ``record``; ``durable``: also on disk (fsync) before returning.  Its
+        number, for ``sync`` (records are numbered as they are appended).
 
         Concurrent durable writes share their fsyncs: a write waits at most for the one
         in progress and the next, which covers every record appended meanwhile."""
@@ -237,11 +242,23 @@ class Journal:
                 self._sending.pop(key, None)
                 self._note(key, status, offset)
         if durable:
-            with self._sync_lock:
-                if self._synced < mine:
-                    upto = self._written
-                    os.fsync(self._fd)
-                    self._synced = upto
+            self.sync(mine)
+        return mine
+
+    def synced(self, number: int) -> bool:
+        """Whether record ``number`` is on disk."""
+        return self._synced >= number
+
+    def sync(self, number: int | None = None) -> None:
+        """Put record ``number`` (default: every record written so far) on disk, with
+        whatever was appended before it; a record synced already costs nothing."""
+        with self._sync_lock:
+            if self._fd < 0:
+                raise OSError(errno.EBADF, "the results file is closed")
+            upto = self._written
+            if self._synced < (upto if number is None else number):
+                os.fsync(self._fd)
+                self._synced = upto
 
     def _note(self, key: str, status: str, offset: int) -> None:
         rank = _RANK.get(status)
