@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from clawrouter_images import AsyncImageClient, ImageResponse, _files
+from clawrouter_images import AsyncImageClient, ImageResponse, SaveError, _files
 
 if TYPE_CHECKING:
     from tests.support.server import FakeClawRouter as Server
+    from tests.support.twin import Twin
 
 GENERATIONS = "/v1/images/generations"
 
@@ -57,7 +58,7 @@ async def test_disk_work_runs_off_the_loop(
     the event loop's thread only receives the bytes."""
     opened: list[int] = []
     committed: list[int] = []
-    _watch(monkeypatch, "__init__", opened, lambda: None)
+    _watch(monkeypatch, "_open", opened, lambda: None)
     _watch(monkeypatch, "commit", committed, lambda: None)
     async with _client(server) as client:
         response = await _answer(client, server, png, n)
@@ -119,3 +120,40 @@ async def test_cancelled_during_commit_leaves_whole_files_only(
     assert sorted(os.listdir(tmp_path)) == ["a-red-fox-1.png"]
     assert (tmp_path / "a-red-fox-1.png").read_bytes() == png
     assert response._local.saved == [tmp_path / "a-red-fox-1.png"]
+
+
+# -- images larger than what is kept in memory ---------------------------------------------------
+
+
+async def test_a_large_image_goes_to_its_temporary_file_and_lands_whole(
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes beyond ``SPILL_BYTES`` open the temporary file (off the loop for the async
+    client) and the rest streams into it; the image lands whole, under its final name only."""
+    monkeypatch.setattr(_files, "SPILL_BYTES", len(png) + 1)
+    opened: list[int] = []
+    _watch(monkeypatch, "_open", opened, lambda: None)
+    server.on("GET", "/images/big.png", server.content(png, repeat=4))
+    server.on("POST", GENERATIONS, server.images("http://localhost:8402/images/big.png"))
+    response = await twin.generate("a red fox")
+    paths = await twin.save(response, tmp_path)
+    assert paths == [tmp_path / "a-red-fox.png"]
+    assert paths[0].read_bytes() == png * 4
+    assert os.listdir(tmp_path) == ["a-red-fox.png"]
+    loop_thread = threading.get_ident()  # the sync client's calls run on it too
+    assert opened
+    assert {thread == loop_thread for thread in opened} == {twin.mode == "sync"}
+
+
+async def test_a_large_download_cut_off_leaves_no_file(
+    twin: Twin, server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A download cut off after its bytes went to the temporary file leaves nothing: the
+    temporary file is removed."""
+    monkeypatch.setattr(_files, "SPILL_BYTES", 8)
+    server.on("GET", "/images/big.png", server.broken(png))
+    server.on("POST", GENERATIONS, server.images("http://localhost:8402/images/big.png"))
+    response = await twin.generate("a red fox")
+    with pytest.raises(SaveError):
+        await twin.save(response, tmp_path)
+    assert os.listdir(tmp_path) == []
