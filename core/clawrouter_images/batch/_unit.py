@@ -257,6 +257,12 @@ class Unit:
         """A saved file as the record names it: relative to the results file's folder, so
         the folder can be moved or merged as it is."""
         try:
+            # Saves return the folder joined with a name: cut it off without relpath's
+            # two getcwd calls per file.
+            return path.relative_to(self.settings.directory).as_posix()
+        except ValueError:  # not spelt beneath the folder
+            pass
+        try:
             return Path(os.path.relpath(path, self.settings.directory)).as_posix()
         except ValueError:  # another drive (Windows)
             return str(path)
