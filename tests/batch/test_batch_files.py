@@ -89,3 +89,25 @@ async def test_each_post_waits_for_its_sending_record_on_disk(
     assert check.early == []
     sends = len(on_disk) - 1  # the last fsync is the journal's close
     assert 1 <= sends < 8
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "picture-1.png",
+        "sub/a red fox #2.png",
+        "../elsewhere/x.png",
+        "/abs/x.png",
+        "c:x.png",
+        "кот.png",
+    ],
+)
+def test_contact_sheet_links_match_resolved_links(tmp_path: Path, path: str) -> None:
+    """The sheet links a record's relative path as it stands; every path links as the
+    gallery's resolving ``href`` would (no symbolic links involved)."""
+    from clawrouter_images._gallery import href
+    from clawrouter_images.batch._sheet import _link
+
+    root = tmp_path / "out"
+    root.mkdir()
+    assert _link(path, root) == href(root / path, root)
