@@ -264,7 +264,7 @@ def save_plan(
     *,
     proven: bool = False,
 ) -> Generator[tuple[AtomicImageFile, str | None], None, None]:
-    """Each image's file, open: inline bytes are written already; otherwise the URL whose
+    """Each image's file: inline bytes are held in it already; otherwise the URL whose
     bytes the caller writes.  Each file lands when the caller moves on, and its path is
     added to ``paths`` then, so a later failure does not hide earlier files.
 
