@@ -146,8 +146,6 @@ class AtomicImageFile:
     def _open(self) -> BinaryIO:
         if self._handle is not None:
             return self._handle
-        # The folder is created again if it went away since it was proven.
-        self._directory.mkdir(parents=True, exist_ok=True)
         # Not tempfile.mkstemp: its 0600 mode would stick to the published image; 0666
         # lets the umask decide, as for any file the user saves.
         for _ in range(100):
@@ -157,6 +155,9 @@ class AtomicImageFile:
                 break
             except FileExistsError:
                 continue
+            except FileNotFoundError:
+                # The folder went away since it was proven: made again, as a save makes it.
+                self._directory.mkdir(parents=True, exist_ok=True)
         else:  # pragma: no cover - 100 collisions of 48 random bits
             raise FileExistsError(errno.EEXIST, "no free temporary name", str(self._directory))
         self._temp = temp

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -157,3 +158,18 @@ async def test_a_large_download_cut_off_leaves_no_file(
     with pytest.raises(SaveError):
         await twin.save(response, tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+async def test_a_proven_folder_removed_since_is_made_again(
+    server: Server, tmp_path: Path, png: bytes
+) -> None:
+    """A batch proves its folder once; if the folder is removed afterwards, a save into it
+    makes it again (as any save does) rather than failing the paid image."""
+    folder = tmp_path / "out" / "deep"
+    async with _client(server) as client:
+        response = await _answer(client, server, png, 2)
+        _files.prepare_save_dir(folder)
+        shutil.rmtree(tmp_path / "out")
+        paths = await client._save(response, folder, proven=True)
+    assert paths == [folder / "a-red-fox-1.png", folder / "a-red-fox-2.png"]
+    assert sorted(os.listdir(folder)) == ["a-red-fox-1.png", "a-red-fox-2.png"]

@@ -107,6 +107,7 @@ class Journal:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._written = 0
+        self._end = -1  # the file's size, when known
         self._synced = 0
         self._fd = -1
         self.spent_before_usd = 0.0
@@ -231,8 +232,14 @@ class Journal:
         data = encode(record)
         key = key_of(record["id"])
         with self._lock:
-            offset = os.lseek(self._fd, 0, os.SEEK_END)
+            # This run is the file's only writer (the lock): its end is known without
+            # asking the system, once per run or after a write that failed.
+            offset = self._end
+            if offset < 0:
+                offset = os.lseek(self._fd, 0, os.SEEK_END)
+            self._end = -1
             _write_all(self._fd, data)
+            self._end = offset + len(data)
             self._written += 1
             mine = self._written
             status = record["status"]
