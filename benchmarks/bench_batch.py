@@ -31,10 +31,13 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "core"), str(Path(__fi
 
 from _harness import stub_server  # noqa: E402
 from clawrouter_images import AsyncImageClient  # noqa: E402
+from clawrouter_images._transport import LIMITS  # noqa: E402
 from clawrouter_images.batch import arun_batch  # noqa: E402
 from clawrouter_images.batch._journal import Journal  # noqa: E402
 
 CONCURRENCY = 32
+# Both sides use the pool limits AsyncImageClient builds its own client with (the raw loop
+# is given them explicitly), so the comparison is of everything but the pool.
 
 
 def write_input(path: Path, count: int) -> Path:
@@ -47,8 +50,7 @@ def write_input(path: Path, count: int) -> Path:
 async def raw_loop(base_url: str, count: int, folder: Path, *, durable: bool) -> float:
     """POST, GET the image, write it: ``CONCURRENCY`` workers over ``count`` requests
     (``folder`` exists)."""
-    limits = httpx.Limits(max_connections=128, max_keepalive_connections=8)
-    async with httpx.AsyncClient(limits=limits) as http:
+    async with httpx.AsyncClient(limits=LIMITS) as http:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(count):
             queue.put_nowait(i)
@@ -205,6 +207,14 @@ def main() -> None:
         print(
             f"\nthroughput, concurrency {CONCURRENCY}, {args.requests} requests x {args.rounds} rounds "
             "(median requests/s)"
+        )
+        print(
+            f"  pool limits, both sides: max_connections={LIMITS.max_connections}, "
+            f"max_keepalive_connections={LIMITS.max_keepalive_connections}, "
+            f"keepalive_expiry={LIMITS.keepalive_expiry}"
+        )
+        print(
+            f"  per round: {', '.join(f'{k} ' + ' / '.join(f'{r:.0f}' for r in v) for k, v in rates.items())}"
         )
         print(f"  raw httpx.AsyncClient loop, plain write   {raw:8.0f}")
         print(f"  raw httpx.AsyncClient loop, fsync'd write {synced:8.0f}")

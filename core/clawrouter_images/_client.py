@@ -485,18 +485,33 @@ class AsyncImageClient(_BaseClient):
 
     @_doc(_SAVE_DOC)
     async def save(self, response: ImageResponse, directory: str | os.PathLike[str]) -> list[Path]:
-        from ._files import save_plan, saving
+        return await self._save(response, directory)
+
+    async def _save(
+        self, response: ImageResponse, directory: str | os.PathLike[str], *, proven: bool = False
+    ) -> list[Path]:
+        """``save``; ``proven``: the batch proved ``directory`` already (see ``save_plan``)."""
+        from ._files import off_loop, save_plan, saving
 
         paths: list[Path] = []
         with (
             saving(response, paths),
-            contextlib.closing(save_plan(response, directory, paths)) as files,
+            contextlib.closing(save_plan(response, directory, paths, proven=proven)) as files,
         ):
-            for out, url in files:
+            # Disk work goes to a worker thread (off_loop): proving the folder, and each
+            # later step (committing an image: open, write, fsync, link).  The first step
+            # in a proven folder touches no disk (files open when committed or grown).
+            step = next(files, None) if proven else await off_loop(lambda: next(files, None))
+            while step is not None:
+                out, url = step
                 if url is not None:
                     async with self._open(url, RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
                         async for chunk in chunks:
-                            out.write(chunk)
+                            if out.spills(len(chunk)):
+                                await off_loop(functools.partial(out.write, chunk))
+                            else:
+                                out.write(chunk)
+                step = await off_loop(lambda: next(files, None))
         return paths
 
     # -- I/O ------------------------------------------------------------------------------

@@ -10,16 +10,23 @@ import contextlib
 import errno
 import os
 import secrets
+import threading
 import unicodedata
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from ._exceptions import DownloadError, InvalidRequestError, paid_result_error, quote
 from ._inputs import extension_for, sniff_image_type
 
 if TYPE_CHECKING:
     from ._models import ImageResponse
+
+_T = TypeVar("_T")
+
+# An image's bytes are kept in memory up to this size before its temporary file is opened
+# (see AtomicImageFile): a few download chunks, so memory stays small per save.
+SPILL_BYTES = 1024 * 1024
 
 # A stem holds at most this many characters (a short, readable name) and this many bytes
 # once UTF-8 encoded in NFD, the form macOS stores: with "-4", "-10000" and ".webp" added
@@ -120,33 +127,70 @@ class AtomicImageFile:
 
     Use as a context manager: leaving it with an exception, or without ``commit()``,
     removes the temporary file, so an interrupted download leaves nothing behind.
+
+    The temporary file is opened only when the bytes outgrow ``SPILL_BYTES`` or at
+    ``commit()``: most images are smaller, and each is then opened, written, synced and
+    linked in one step (for the async client, one trip to a worker thread).
     """
 
     def __init__(self, directory: Path, stem: str, *, source: str) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self._directory = directory
         self._stem = stem
         self._source = source
+        self._handle: BinaryIO | None = None
+        self._temp: Path | None = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._head = b""
+
+    def _open(self) -> BinaryIO:
+        if self._handle is not None:
+            return self._handle
         # Not tempfile.mkstemp: its 0600 mode would stick to the published image; 0666
         # lets the umask decide, as for any file the user saves.
         for _ in range(100):
-            self._temp = directory / f".{stem[:16]}-{secrets.token_hex(6)}.part"
+            temp = self._directory / f".{self._stem[:16]}-{secrets.token_hex(6)}.part"
             try:
-                fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
                 break
             except FileExistsError:
                 continue
+            except FileNotFoundError:
+                # The folder went away since it was proven: made again, as a save makes it.
+                self._directory.mkdir(parents=True, exist_ok=True)
         else:  # pragma: no cover - 100 collisions of 48 random bits
-            raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
-        self._handle = os.fdopen(fd, "wb")
-        self._head = b""
+            raise FileExistsError(errno.EEXIST, "no free temporary name", str(self._directory))
+        self._temp = temp
+        self._handle = handle = os.fdopen(fd, "wb")
+        for chunk in self._pending:
+            handle.write(chunk)
+        self._pending = []
+        return handle
+
+    def spills(self, size: int) -> bool:
+        """Whether writing ``size`` more bytes opens the temporary file (disk work)."""
+        return self._handle is None and self._pending_size + size > SPILL_BYTES
+
+    def keep(self, data: bytes) -> None:
+        """Bytes already in memory (an inline image): held until ``commit()``, whatever
+        their size, so that taking them does no disk work."""
+        if len(self._head) < 16:
+            self._head += data[: 16 - len(self._head)]
+        self._pending.append(data)
+        self._pending_size += len(data)
 
     def write(self, chunk: bytes) -> None:
         # No cap here: a download keeps the download cap as it streams (``_fetch``), and
         # inline images came within the answer's cap.
         if len(self._head) < 16:
             self._head += chunk[: 16 - len(self._head)]
-        self._handle.write(chunk)
+        if self.spills(len(chunk)):
+            self._open()
+        if self._handle is None:
+            self._pending.append(bytes(chunk))
+            self._pending_size += len(chunk)
+        else:
+            self._handle.write(chunk)
 
     def commit(self) -> Path:
         """Flush to disk and give the file its final, unused name."""
@@ -156,16 +200,19 @@ class AtomicImageFile:
                 f"result {self._source} is not an image (first bytes {self._head[:8].hex()}); "
                 "not saved"
             )
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+        handle = self._open()
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        temp = self._temp
+        assert temp is not None
         extension = extension_for(mime)
         for attempt in range(_MAX_COLLISIONS):
             suffix = "" if attempt == 0 else f"-{attempt + 1}"
             final = self._directory / f"{self._stem}{suffix}.{extension}"
             try:
                 # link() fails if the name exists: no check-then-write race, no overwrite.
-                os.link(self._temp, final)
+                os.link(temp, final)
             except FileExistsError:
                 continue
             except OSError:
@@ -176,12 +223,14 @@ class AtomicImageFile:
                 except FileExistsError:
                     continue
                 try:
-                    self._temp.replace(final)
+                    temp.replace(final)
                 except BaseException:
                     final.unlink(missing_ok=True)  # the claimed, empty name
                     raise
+                self._temp = None
                 return final
-            self._temp.unlink()
+            temp.unlink()
+            self._temp = None  # published: nothing left for __exit__ to remove
             return final
         raise FileExistsError(
             errno.EEXIST, f"no free file name for {self._stem}", str(self._directory)
@@ -191,6 +240,9 @@ class AtomicImageFile:
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        self._pending = []
+        if self._handle is None or self._temp is None:
+            return  # nothing was written to disk
         try:
             # Closing flushes, and on a full disk that raises: the temporary file must
             # go all the same, and the first error is the one to report.
@@ -207,23 +259,57 @@ class AtomicImageFile:
 
 
 def save_plan(
-    response: ImageResponse, directory: str | os.PathLike[str], paths: list[Path]
+    response: ImageResponse,
+    directory: str | os.PathLike[str],
+    paths: list[Path],
+    *,
+    proven: bool = False,
 ) -> Generator[tuple[AtomicImageFile, str | None], None, None]:
-    """Each image's file, open: inline bytes are written already; otherwise the URL whose
+    """Each image's file: inline bytes are held in it already; otherwise the URL whose
     bytes the caller writes.  Each file lands when the caller moves on, and its path is
-    added to ``paths`` then, so a later failure does not hide earlier files."""
+    added to ``paths`` then, so a later failure does not hide earlier files.
+
+    ``proven``: ``prepare_save_dir`` already accepted ``directory`` (a batch proves its
+    folder once, before its first request); each file is still created exclusively
+    there, so a folder gone bad since fails that file, not silently."""
     from ._answers import inline_bytes, result_url
 
-    target = prepare_save_dir(directory)
+    target = Path(directory).expanduser() if proven else prepare_save_dir(directory)
     count = len(response.data)
     for index, item in enumerate(response.data):
         stem = safe_stem(response.prompt, index, count)
         with AtomicImageFile(target, stem, source=quote(item.url or "b64_json", 120)) as out:
             inline = inline_bytes(item)
             if inline is not None:
-                out.write(inline)
+                out.keep(inline)
             yield out, None if inline is not None else result_url(item)
             paths.append(out.commit())
+
+
+async def off_loop(work: Callable[[], _T]) -> _T:
+    """``work()`` (a step of a save plan, a write that opens a file) in a worker thread, so
+    that the event loop serves other sockets while it blocks on the disk.
+
+    If the await is cancelled, the work is waited for before the caller moves on
+    (asyncio's own cancellation does not wait for a worker thread): a plan is then closed,
+    its temporary file removed, only once the work left it, and a file it linked is
+    counted.
+    """
+    from anyio.to_thread import run_sync
+
+    finished = threading.Event()
+
+    def run() -> _T:
+        try:
+            return work()
+        finally:
+            finished.set()
+
+    try:
+        return await run_sync(run)
+    except BaseException:
+        finished.wait()  # at most the rest of one step; at once unless cancelled mid-step
+        raise
 
 
 @contextlib.contextmanager

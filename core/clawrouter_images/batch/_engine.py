@@ -157,6 +157,7 @@ class AsyncBatch:
         self._out: asyncio.Queue[Record | _End | _Failure] = asyncio.Queue(concurrency * 2)
         self._engine: asyncio.Task[None] | None = None
         self._seen: set[str] = set()
+        self._syncing: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> AsyncBatch:
         # In a thread: reading a large results file takes a while, and blocks nothing then.
@@ -314,12 +315,15 @@ class AsyncBatch:
         assert journal is not None
         assert client is not None
         unit = Unit(journal, request, self._settings)
-        # In a thread: the "sending" record's fsync must not stall the event loop, and
-        # concurrent requests share their fsyncs (see Journal.write).  Cancelled meanwhile,
-        # the record may still land: the next run then reads the id as uncertain.
-        decided = await asyncio.to_thread(unit.begin)
+        decided = unit.begin(durable=False)
         if decided is not None:
             return decided
+        # On disk before the POST.  Cancelled meanwhile, the record may still land: the
+        # next run then reads the id as uncertain.
+        try:
+            await self._synced(unit.number)
+        except OSError as err:
+            raise unit.unwritable(err) from err
         args, kwargs = unit.arguments()
         self.summary.in_flight += 1
         try:
@@ -327,7 +331,8 @@ class AsyncBatch:
                 response = await client.edit(*args, **kwargs)
             else:
                 response = await client.generate(*args, **kwargs)
-            paths = await client.save(response, self._directory)
+            # The folder was proven in _open, before anything was sent: once is enough.
+            paths = await client._save(response, self._directory, proven=True)
         except Exception as err:
             return unit.failed(err)
         except BaseException:  # cancelled (the run stopped), KeyboardInterrupt
@@ -338,6 +343,18 @@ class AsyncBatch:
         finally:
             self.summary.in_flight -= 1
         return unit.succeeded(response, paths)
+
+    async def _synced(self, number: int) -> None:
+        """Wait until record ``number`` of the journal is on disk.  One fsync at a time, in
+        a worker thread so that it does not stall the loop; each covers every record
+        written before it began, so the requests in flight share it (a group commit)."""
+        journal = self._journal
+        assert journal is not None
+        while not journal.synced(number):
+            if self._syncing is None or self._syncing.done():
+                self._syncing = asyncio.ensure_future(asyncio.to_thread(journal.sync))
+            # Shielded: one waiter cancelled (the run stopping) leaves the fsync to the others.
+            await asyncio.shield(self._syncing)
 
     async def _tick(self) -> None:
         while True:

@@ -20,6 +20,7 @@ system if the process dies).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -106,6 +107,7 @@ class Journal:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._written = 0
+        self._end = -1  # the file's size, when known
         self._synced = 0
         self._fd = -1
         self.spent_before_usd = 0.0
@@ -179,11 +181,14 @@ class Journal:
         os.ftruncate(self._fd, position)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.fsync(self._fd)
-            os.close(self._fd)  # also releases the lock
-            self._fd = -1
+        # Under the sync lock: a sync still running in a worker thread (its run stopped)
+        # ends before the descriptor goes, and one that starts later finds it gone.
+        with self._sync_lock:
+            if self._fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.fsync(self._fd)
+                os.close(self._fd)  # also releases the lock
+                self._fd = -1
 
     def __enter__(self) -> Journal:
         return self.open()
@@ -218,16 +223,23 @@ class Journal:
 
     # -- writing ------------------------------------------------------------------------
 
-    def write(self, record: Record, *, durable: bool) -> None:
-        """Append ``record``; ``durable``: also on disk (fsync) before returning.
+    def write(self, record: Record, *, durable: bool) -> int:
+        """Append ``record``; ``durable``: also on disk (fsync) before returning.  Its
+        number, for ``sync`` (records are numbered as they are appended).
 
         Concurrent durable writes share their fsyncs: a write waits at most for the one
         in progress and the next, which covers every record appended meanwhile."""
         data = encode(record)
         key = key_of(record["id"])
         with self._lock:
-            offset = os.lseek(self._fd, 0, os.SEEK_END)
+            # This run is the file's only writer (the lock): its end is known without
+            # asking the system, once per run or after a write that failed.
+            offset = self._end
+            if offset < 0:
+                offset = os.lseek(self._fd, 0, os.SEEK_END)
+            self._end = -1
             _write_all(self._fd, data)
+            self._end = offset + len(data)
             self._written += 1
             mine = self._written
             status = record["status"]
@@ -237,11 +249,23 @@ class Journal:
                 self._sending.pop(key, None)
                 self._note(key, status, offset)
         if durable:
-            with self._sync_lock:
-                if self._synced < mine:
-                    upto = self._written
-                    os.fsync(self._fd)
-                    self._synced = upto
+            self.sync(mine)
+        return mine
+
+    def synced(self, number: int) -> bool:
+        """Whether record ``number`` is on disk."""
+        return self._synced >= number
+
+    def sync(self, number: int | None = None) -> None:
+        """Put record ``number`` (default: every record written so far) on disk, with
+        whatever was appended before it; a record synced already costs nothing."""
+        with self._sync_lock:
+            if self._fd < 0:
+                raise OSError(errno.EBADF, "the results file is closed")
+            upto = self._written
+            if self._synced < (upto if number is None else number):
+                os.fsync(self._fd)
+                self._synced = upto
 
     def _note(self, key: str, status: str, offset: int) -> None:
         rank = _RANK.get(status)

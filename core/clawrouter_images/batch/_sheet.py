@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import secrets
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from .. import _constants as c
 from .._catalog import format_usd
@@ -60,14 +61,23 @@ def _head(record: Record) -> str:
     return "".join(parts)
 
 
+def _link(path: str, root: Path) -> str:
+    """A record's file as the page in ``root`` links it.  Records name their files relative
+    to the folder, so that path is the link as it stands (no resolving two paths per image
+    of a large batch); anything else is resolved (``href``)."""
+    relative = PurePosixPath(path)
+    if "\\" in path or ":" in path or relative.is_absolute() or ".." in relative.parts:
+        return href(root / path, root)
+    return quote(relative.as_posix())
+
+
 def cards(record: Record, root: Path) -> list[str]:
     """The cards of one request: an image card per saved file, else one with its error."""
     esc = html.escape
-    files = [root / path for path in record.get("paths") or []]
+    files = [(root / path, _link(path, root)) for path in record.get("paths") or []]
     if record["status"] == OK and files:
         shown = []
-        for path in files:
-            link = href(path, root)
+        for path, link in files:
             size = png_size(path)
             sized = f' width="{size[0]}" height="{size[1]}"' if size else ""
             alt = esc(str(record.get("prompt") or ""))

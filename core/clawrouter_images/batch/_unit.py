@@ -86,13 +86,18 @@ class Unit:
         self.call: PricedCall | None = None
         self.skipped: str | None = None
         self._hold: _Hold | None = None
+        self.number = 0  # of the "sending" record in the journal, once written
         self._sent = False
         self._done = False
 
-    def begin(self) -> Record | None:
+    def begin(self, *, durable: bool = True) -> Record | None:
         """None when the request is to be sent (its ``"sending"`` record is durable);
         otherwise its record: the earlier one when ``skipped`` says why, else a new
-        ``failed`` one (invalid, over a cap or the budget)."""
+        ``failed`` one (invalid, over a cap or the budget).
+
+        ``durable=False``: the ``"sending"`` record is written but not yet synced; the
+        caller makes ``journal.synced(unit.number)`` true (``journal.sync``) before the
+        POST, and hands a failure to do so to ``unwritable``."""
         request, journal = self.request, self.journal
         self.skipped = skipped(journal, request.id, self.settings.retry_uncertain)
         if self.skipped is not None:
@@ -117,13 +122,18 @@ class Unit:
             return self._finish(FAILED, paid=False, error=err)
         self._hold = hold
         try:
-            journal.write(self._record(SENDING, paid=True), durable=True)
+            self.number = journal.write(self._record(SENDING, paid=True), durable=durable)
         except OSError as err:
-            failure = JournalError(f"cannot write {journal.path}: {err.strerror or err}")
-            self._release(failure)
-            raise failure from err
+            raise self.unwritable(err) from err
         self._sent = True
         return None
+
+    def unwritable(self, err: OSError) -> JournalError:
+        """The error to raise when the ``"sending"`` record could not be written or synced:
+        nothing is sent, and the budget no longer holds the request's estimate."""
+        failure = JournalError(f"cannot write {self.journal.path}: {err.strerror or err}")
+        self._release(failure)
+        return failure
 
     def arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The client call's arguments (``edit`` when ``request.editing``, else ``generate``)."""
@@ -246,6 +256,12 @@ class Unit:
     def _relative(self, path: Path) -> str:
         """A saved file as the record names it: relative to the results file's folder, so
         the folder can be moved or merged as it is."""
+        try:
+            # Saves return the folder joined with a name: cut it off without relpath's
+            # two getcwd calls per file.
+            return path.relative_to(self.settings.directory).as_posix()
+        except ValueError:  # not spelt beneath the folder
+            pass
         try:
             return Path(os.path.relpath(path, self.settings.directory)).as_posix()
         except ValueError:  # another drive (Windows)
