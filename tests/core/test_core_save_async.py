@@ -70,11 +70,9 @@ async def test_disk_work_runs_off_the_loop(
     assert [path.read_bytes() for path in paths] == [png] * n
 
 
-async def test_loop_serves_while_a_commit_blocks(
-    server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While one save's commit is held (a slow fsync), another coroutine runs to the end on
-    the same loop; the held save then completes."""
+def _hold_commits(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, threading.Event]:
+    """Each commit (in its worker thread) sets the first event on the loop, then waits for
+    the test to set the second."""
     loop = asyncio.get_running_loop()
     entered = asyncio.Event()
     release = threading.Event()
@@ -84,6 +82,15 @@ async def test_loop_serves_while_a_commit_blocks(
         assert release.wait(timeout=60), "the test never released the commit"
 
     _watch(monkeypatch, "commit", [], hold)
+    return entered, release
+
+
+async def test_loop_serves_while_a_commit_blocks(
+    server: Server, tmp_path: Path, png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one save's commit is held (a slow fsync), another coroutine runs to the end on
+    the same loop; the held save then completes."""
+    entered, release = _hold_commits(monkeypatch)
     async with _client(server) as client:
         response = await _answer(client, server, png, 1)
         saving = asyncio.ensure_future(client.save(response, tmp_path))
@@ -101,15 +108,7 @@ async def test_cancelled_during_commit_leaves_whole_files_only(
     """A save cancelled while its commit runs in the worker thread waits for that step: the
     image it was committing lands whole, nothing half-written or temporary remains, and
     the cancellation still reaches the caller."""
-    loop = asyncio.get_running_loop()
-    entered = asyncio.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        loop.call_soon_threadsafe(entered.set)
-        assert release.wait(timeout=60), "the test never released the commit"
-
-    _watch(monkeypatch, "commit", [], hold)
+    entered, release = _hold_commits(monkeypatch)
     async with _client(server) as client:
         response = await _answer(client, server, png, 2)
         saving = asyncio.ensure_future(client.save(response, tmp_path))
