@@ -218,11 +218,13 @@ def read_result(call: PricedCall, response: httpx.Response, *, base_url: str) ->
         estimated_cost_usd=call.estimate,
     )
     try:
-        return _response_model().model_validate(fields)
+        result = _response_model().model_validate(fields)
     except Exception as err:  # the fields were read leniently; this is a bug, not the wire
         raise unexpected_body_error(
             f"with a body this client could not keep ({quote(str(err), 200)})", body, status
         ) from None
+    result._local.answered = fields
+    return result
 
 
 def read_health(response: httpx.Response, *, base_url: str) -> Health:

@@ -173,7 +173,7 @@ class _BaseClient:
         )
 
     def _paying(self, call: PricedCall) -> paying:
-        return paying(self.budget.spending(call.what, call.estimate), self.base_url)
+        return paying(self.budget.spending(call), self.base_url)
 
     @staticmethod
     def _inputs(image: object, mask: object) -> tuple[list[PreparedInput], PreparedInput | None]:

@@ -9,6 +9,7 @@ released if it cannot have been.
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 from ._exceptions import BudgetExceededError, ClawRouterError, InvalidRequestError, quote
 
@@ -76,24 +77,35 @@ class Budget:
                 f"{_usd(left)} left; {what} would cost {_usd(estimate)}. {self._advice}"
             )
 
-    def spending(self, what: str, estimate: float) -> _Hold:
-        """Reserve ``estimate`` around one call (``with budget.spending(...)``); afterwards
-        count it as spent unless the call failed with an error that says it cannot have
-        been paid."""
-        return _Hold(self, what, estimate)
+    def spending(self, call: Priced) -> _Hold:
+        """Reserve ``call.estimate`` around one call (``with budget.spending(call)``);
+        afterwards count it as spent unless the call failed with an error that says it
+        cannot have been paid."""
+        return _Hold(self, call)
+
+
+class Priced(Protocol):
+    """What a hold needs of a call: its estimate, and its name for a refusal."""
+
+    @property
+    def estimate(self) -> float: ...
+
+    @property
+    def what(self) -> str: ...
 
 
 class _Hold:
     # A class, not @contextmanager: it runs on every paid call of every client and tool.
-    __slots__ = ("_budget", "_estimate", "_what")
+    __slots__ = ("_budget", "_call", "_estimate")
 
-    def __init__(self, budget: Budget, what: str, estimate: float) -> None:
-        self._budget, self._what, self._estimate = budget, what, estimate
+    def __init__(self, budget: Budget, call: Priced) -> None:
+        self._budget, self._call, self._estimate = budget, call, call.estimate
 
     def __enter__(self) -> None:
         budget = self._budget
         with budget._lock:
-            budget.check(self._what, self._estimate)
+            if budget.limit_usd is not None:  # the call is worded only for a budget's refusal
+                budget.check(self._call.what, self._estimate)
             budget._reserved += self._estimate
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

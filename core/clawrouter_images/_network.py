@@ -21,6 +21,7 @@ sent, which also covers an ``http_client`` the caller injected.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -161,7 +162,17 @@ def usable_url(value: object) -> str | None:
         return None
     if _DATA_IMAGE.match(value):
         return value
-    if len(value) > MAX_URL_CHARS or not _HTTP_URL.fullmatch(value):
+    if len(value) > MAX_URL_CHARS:
+        return None
+    return _usable_http(value)
+
+
+# A result URL is asked about where the answer is read, again where it is shown and where
+# it is kept (a few times a call): a pure answer about a short string, so the last few are
+# kept (data URIs, megabytes each, never reach this).
+@functools.lru_cache(maxsize=64)
+def _usable_http(value: str) -> str | None:
+    if not _HTTP_URL.fullmatch(value):
         return None
     if _PLAIN_HOST.match(value):
         # A host of plain labels (as every result URL ClawRouter writes has) is one httpx

@@ -47,3 +47,17 @@ async def test_calls_and_downloads_leave_nothing_for_the_cycle_collector(
         gc.enable()
     # Over a socket, asyncio's transports of closed connections are cycles of asyncio's own.
     assert left == []
+
+
+def test_the_url_rule_keeps_no_large_string() -> None:
+    """The URL rule remembers its last few answers: only short http(s) URLs, never a data
+    URI (megabytes each) or an overlong string."""
+    from clawrouter_images._network import MAX_URL_CHARS, _usable_http, usable_url
+
+    _usable_http.cache_clear()
+    big = "data:image/png;base64," + "A" * 4_000_000
+    assert usable_url(big) == big
+    assert usable_url("http://localhost:8402/images/" + "a" * MAX_URL_CHARS) is None
+    assert _usable_http.cache_info().currsize == 0
+    assert usable_url("http://localhost:8402/images/x.png") is not None
+    assert _usable_http.cache_info().currsize == 1

@@ -74,11 +74,11 @@ class ToolAnswer(NamedTuple):
 
 def tool_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> ImageToolResult:
     """The JSON artifact of ``response`` and the files it was saved to."""
-    wire = response.model_dump(mode="json")
-    for item in wire.get("data") or []:
-        item.pop("b64_json", None)
-        if str(item.get("url") or "").startswith("data:"):
-            item["url"] = None
+    # The answer as the client read it is the model's JSON form already (a test holds the
+    # two equal); a response made or unpickled elsewhere is dumped.
+    answered = response._local.answered
+    wire = dict(answered) if answered is not None else response.model_dump(mode="json")
+    wire["data"] = [_without_inline(item) for item in wire.get("data") or []]
     return {
         "model": response.model,
         "size": response.size,
@@ -90,6 +90,14 @@ def tool_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> Im
         # output.images[].data): the artifact keeps none of them.
         "response": without_encoded_data(wire),
     }
+
+
+def _without_inline(item: dict[str, Any]) -> dict[str, Any]:
+    """An image's JSON without its inline bytes (a copy: the answer itself is kept whole)."""
+    kept = {key: value for key, value in item.items() if key != "b64_json"}
+    if str(kept.get("url") or "").startswith("data:"):
+        kept["url"] = None
+    return kept
 
 
 def format_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> str:
@@ -142,7 +150,10 @@ def without_encoded_data(value: Any) -> Any:
     return value
 
 
+# Brackets and line breaks would end the markdown image early.
+_ALT_BREAKERS = re.compile(r"[\[\]\n\r]+")
+
+
 def _alt_text(prompt: str | None) -> str:
-    # Brackets and line breaks would end the markdown image early.
-    text = " ".join(re.sub(r"[\[\]\n\r]+", " ", prompt or "image").split())
+    text = " ".join(_ALT_BREAKERS.sub(" ", prompt or "image").split())
     return quote(text, 80)

@@ -222,7 +222,7 @@ class ImageTools:
         tool, call, images, directory = self._prepared(args, self.client)
         tick = _ticks(tool, call.model, on_progress)
         with (
-            self.budget.spending(call.what, call.estimate),
+            self.budget.spending(call),
             watching(tick, self.config.progress_every_s),
         ):
             response = self.client._call(call, **images)
@@ -238,7 +238,7 @@ class ImageTools:
         client = self.async_client
         tool, call, images, directory = self._prepared(args, client)
         tick = _ticks(tool, call.model, on_progress)
-        with self.budget.spending(call.what, call.estimate):
+        with self.budget.spending(call):
             sent = client._call(call, **images)
             response = await awaiting(sent, tick, self.config.progress_every_s)
         return await self._afinish(response, directory)

@@ -116,7 +116,7 @@ class Unit:
                 image=request.image,
                 mask=request.mask,
             )
-            hold = journal.budget.spending(call.what, call.estimate)
+            hold = journal.budget.spending(call)
             hold.__enter__()  # checks again and reserves, as one step under the budget's lock
         except ClawRouterError as err:
             return self._finish(FAILED, paid=False, error=err)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
@@ -34,13 +33,10 @@ def tool_content(answer: ToolAnswer) -> ToolContent:
     )
 
 
-@contextmanager
-def clawrouter_errors_as_tool_exceptions() -> Iterator[None]:
-    """Raise ``ToolException`` with the core message, so the agent reads what to do next."""
-    try:
-        yield
-    except ClawRouterError as err:
-        raise ToolException(err.message) from err
+def as_tool_exception(err: ClawRouterError) -> ToolException:
+    """``err`` as the ``ToolException`` LangChain hands the agent: the core message, which
+    says what to do next."""
+    return ToolException(err.message)
 
 
 # Progress: the reporter is made where the tool runs, and keeps that place's context (the

@@ -14,6 +14,7 @@ from pydantic import ConfigDict, ValidationError, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import Self
 
+from clawrouter_images import ClawRouterError
 from clawrouter_images.agent_tools import (
     EDIT_TOOL_NAME,
     GENERATE_TOOL_NAME,
@@ -24,7 +25,7 @@ from clawrouter_images.agent_tools import (
 from ._results import (
     ToolContent,
     aprogress_reporter,
-    clawrouter_errors_as_tool_exceptions,
+    as_tool_exception,
     progress_reporter,
     tool_content,
 )
@@ -94,16 +95,21 @@ class _ClawRouterImageTool(ImageToolSettings, BaseTool):
     # No run_manager parameter: the tools start no child runs (progress events find the run
     # through the context), and each annotated parameter is resolved again on every call.
 
+    # try/except rather than a context manager: one fewer generator on every call.
     def _run(self, **arguments: Any) -> ToolOutput:
-        with clawrouter_errors_as_tool_exceptions():
+        try:
             args = self._runner.parse(self.declared, arguments)
             answer = self._runner.run(args, progress_reporter(self.name))
+        except ClawRouterError as err:
+            raise as_tool_exception(err) from err
         return ToolOutput(tool_content(answer), answer.artifact)
 
     async def _arun(self, **arguments: Any) -> ToolOutput:
-        with clawrouter_errors_as_tool_exceptions():
+        try:
             args = self._runner.parse(self.declared, arguments)
             answer = await self._runner.arun(args, aprogress_reporter(self.name))
+        except ClawRouterError as err:
+            raise as_tool_exception(err) from err
         return ToolOutput(tool_content(answer), answer.artifact)
 
 
