@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     # Loaded with the first edit or save (see _inputs, _files and their uses below): a
     # client that only generates never needs them.
     from ._catalog import ImageModel
+    from ._files import Offload
     from ._inputs import ImageBytes, ImageInputs, PreparedInput
     from ._models import Health, ImageData, ImageResponse
 
@@ -488,30 +489,39 @@ class AsyncImageClient(_BaseClient):
         return await self._save(response, directory)
 
     async def _save(
-        self, response: ImageResponse, directory: str | os.PathLike[str], *, proven: bool = False
+        self,
+        response: ImageResponse,
+        directory: str | os.PathLike[str],
+        *,
+        proven: bool = False,
+        offload: Offload | None = None,
     ) -> list[Path]:
-        """``save``; ``proven``: the batch proved ``directory`` already (see ``save_plan``)."""
+        """``save``; ``proven``: the batch proved ``directory`` already (see ``save_plan``);
+        ``offload``: what runs the disk steps off the loop (a batch's ``DiskWorker``),
+        else a worker thread per step (``off_loop``)."""
         from ._files import off_loop, save_plan, saving
+
+        run_off: Offload = offload or off_loop
 
         paths: list[Path] = []
         with (
             saving(response, paths),
             contextlib.closing(save_plan(response, directory, paths, proven=proven)) as files,
         ):
-            # Disk work goes to a worker thread (off_loop): proving the folder, and each
-            # later step (committing an image: open, write, fsync, link).  The first step
-            # in a proven folder touches no disk (files open when committed or grown).
-            step = next(files, None) if proven else await off_loop(lambda: next(files, None))
+            # Disk work goes off the loop (run_off): proving the folder, and each later step
+            # (committing an image: open, write, fsync, link).  The first step in a proven
+            # folder touches no disk (files open when committed or grown).
+            step = next(files, None) if proven else await run_off(lambda: next(files, None))
             while step is not None:
                 out, url = step
                 if url is not None:
                     async with self._open(url, RESULT, c.MAX_DOWNLOAD_BYTES) as chunks:
                         async for chunk in chunks:
                             if out.spills(len(chunk)):
-                                await off_loop(functools.partial(out.write, chunk))
+                                await run_off(functools.partial(out.write, chunk))
                             else:
                                 out.write(chunk)
-                step = await off_loop(lambda: next(files, None))
+                step = await run_off(lambda: next(files, None))
         return paths
 
     # -- I/O ------------------------------------------------------------------------------

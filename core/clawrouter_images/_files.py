@@ -12,9 +12,9 @@ import os
 import secrets
 import threading
 import unicodedata
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 from ._exceptions import DownloadError, InvalidRequestError, paid_result_error, quote
 from ._inputs import extension_for, sniff_image_type
@@ -284,6 +284,13 @@ def save_plan(
                 out.keep(inline)
             yield out, None if inline is not None else result_url(item)
             paths.append(out.commit())
+
+
+class Offload(Protocol):
+    """What runs a save's blocking disk steps off the event loop (``off_loop`` below, or a
+    batch's ``DiskWorker``)."""
+
+    def __call__(self, work: Callable[[], _T], /) -> Awaitable[_T]: ...
 
 
 async def off_loop(work: Callable[[], _T]) -> _T:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _constants as c
 from .._exceptions import InvalidRequestError
+from ._disk import DiskWorker
 from ._journal import FAILED, OK, UNCERTAIN, Journal, Record
 from ._requests import BadLine, BatchRequest, count_lines, read_lines, shard_of
 from ._unit import Settings, Unit, as_request, bad_line_record, skipped
@@ -158,6 +159,7 @@ class AsyncBatch:
         self._engine: asyncio.Task[None] | None = None
         self._seen: set[str] = set()
         self._syncing: asyncio.Future[None] | None = None
+        self._disk: DiskWorker | None = None
 
     async def __aenter__(self) -> AsyncBatch:
         # In a thread: reading a large results file takes a while, and blocks nothing then.
@@ -166,6 +168,7 @@ class AsyncBatch:
             from .._client import AsyncImageClient
 
             self._own_client = self._client = AsyncImageClient(self._base_url)
+        self._disk = DiskWorker(asyncio.get_running_loop())
         self._engine = asyncio.ensure_future(self._run())
         return self
 
@@ -190,6 +193,8 @@ class AsyncBatch:
                 with contextlib.suppress(asyncio.CancelledError):
                     await engine
         finally:
+            if self._disk is not None:
+                self._disk.close()  # idle by now: every request waited for its disk work
             if self._own_client is not None:
                 await self._own_client.aclose()
             journal = self._journal
@@ -332,7 +337,9 @@ class AsyncBatch:
             else:
                 response = await client.generate(*args, **kwargs)
             # The folder was proven in _open, before anything was sent: once is enough.
-            paths = await client._save(response, self._directory, proven=True)
+            paths = await client._save(
+                response, self._directory, proven=True, offload=self._disk_worker().run
+            )
         except Exception as err:
             return unit.failed(err)
         except BaseException:  # cancelled (the run stopped), KeyboardInterrupt
@@ -345,16 +352,23 @@ class AsyncBatch:
         return unit.succeeded(response, paths)
 
     async def _synced(self, number: int) -> None:
-        """Wait until record ``number`` of the journal is on disk.  One fsync at a time, in
-        a worker thread so that it does not stall the loop; each covers every record
-        written before it began, so the requests in flight share it (a group commit)."""
+        """Wait until record ``number`` of the journal is on disk.  One fsync at a time, on
+        the disk thread (ahead of the images) so that it does not stall the loop; each
+        covers every record written before it began, so the requests in flight share it
+        (a group commit)."""
         journal = self._journal
         assert journal is not None
         while not journal.synced(number):
             if self._syncing is None or self._syncing.done():
-                self._syncing = asyncio.ensure_future(asyncio.to_thread(journal.sync))
+                sync = self._disk_worker().run(journal.sync, first=True)
+                self._syncing = asyncio.ensure_future(sync)
             # Shielded: one waiter cancelled (the run stopping) leaves the fsync to the others.
             await asyncio.shield(self._syncing)
+
+    def _disk_worker(self) -> DiskWorker:
+        disk = self._disk
+        assert disk is not None
+        return disk
 
     async def _tick(self) -> None:
         while True:
