@@ -223,7 +223,7 @@ def read_result(call: PricedCall, response: httpx.Response, *, base_url: str) ->
         raise unexpected_body_error(
             f"with a body this client could not keep ({quote(str(err), 200)})", body, status
         ) from None
-    result._local.answered = fields
+    result._local.answered = (id(result), fields)
     return result
 
 

@@ -63,9 +63,11 @@ class LocalState:
     saved: list[Path] = field(default_factory=list)
     """What save() wrote, for the notebook preview (save() returns the paths)."""
     thumbnails: dict[int, bytes] = field(default_factory=dict)
-    answered: dict[str, Any] | None = None
-    """The answer as this client read it (JSON data, the call's own fields included): what
-    the model holds, kept so that the agent tools' artifact need not dump the model again."""
+    answered: tuple[int, dict[str, Any]] | None = None
+    """The answer as this client read it (JSON data, the call's own fields included), with
+    the ``id`` of the response it was read into: what that response holds, kept so that the
+    agent tools' artifact need not dump the model again.  A copy (``model_copy`` shares
+    this state) has another ``id``, and is dumped."""
 
 
 class ImageResponse(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clawrouter_images import ImageResponse
+from clawrouter_images import ImageData, ImageResponse
 from clawrouter_images.agent_tools._results import tool_result
 
 GENERATIONS = "/v1/images/generations"
@@ -71,11 +71,26 @@ def test_the_answer_as_read_is_the_models_json(body: dict[str, Any]) -> None:
             response = client.generate("a red fox", n=3)
         except Exception:  # no usable image: nothing is kept, and nothing to compare
             return
-    kept = response._local.answered
-    assert kept is not None
+    assert response._local.answered is not None
+    owner, kept = response._local.answered
+    assert owner == id(response)
     before = copy.deepcopy(kept)
     assert kept == response.model_dump(mode="json")
     dumped = ImageResponse.model_validate(response.model_dump())
     assert dumped._local.answered is None
     assert tool_result(response) == tool_result(dumped)
     assert kept == before  # the artifact is a copy: the answer itself is kept whole
+
+
+def test_a_copy_with_other_images_is_not_described_by_the_original_answer() -> None:
+    """``model_copy`` shares the local state; the copy's artifact still shows its own images."""
+    from tests.support.server import FakeClawRouter
+
+    fake = FakeClawRouter(strict=True)
+    fake.on("POST", GENERATIONS, fake.json({"data": [{"url": GOOD}]}))
+    with fake.client() as client:
+        response = client.generate("a red fox")
+    other = "http://localhost:8402/images/other.png"
+    changed = response.model_copy(update={"data": [ImageData(url=other)]})
+    assert tool_result(changed)["response"]["data"][0]["url"] == other
+    assert tool_result(response)["response"]["data"][0]["url"] == GOOD

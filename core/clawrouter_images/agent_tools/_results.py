@@ -75,9 +75,12 @@ class ToolAnswer(NamedTuple):
 def tool_result(response: ImageResponse, saved_paths: Sequence[Path] = ()) -> ImageToolResult:
     """The JSON artifact of ``response`` and the files it was saved to."""
     # The answer as the client read it is the model's JSON form already (a test holds the
-    # two equal); a response made or unpickled elsewhere is dumped.
-    answered = response._local.answered
-    wire = dict(answered) if answered is not None else response.model_dump(mode="json")
+    # two equal); a response made, copied or unpickled elsewhere is dumped.
+    kept = response._local.answered
+    if kept is not None and kept[0] == id(response):
+        wire = dict(kept[1])
+    else:
+        wire = response.model_dump(mode="json")
     wire["data"] = [_without_inline(item) for item in wire.get("data") or []]
     return {
         "model": response.model,
