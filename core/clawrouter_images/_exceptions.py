@@ -58,9 +58,15 @@ if TYPE_CHECKING:
 
 # This many characters of base64's alphabet in a row are encoded data (image bytes, a
 # token), not words: never worth quoting, and possibly private.
-ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")
+_ENCODED_CHARS = 100
+ENCODED_RUN = re.compile(rf"[A-Za-z0-9+/]{{{_ENCODED_CHARS},}}={{0,2}}")
 # The backstop on whole messages is looser (a signed URL's token can run long).
 _LONG_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/]{400,}={0,2}")
+
+
+def holds_encoded(text: str) -> bool:
+    """Whether ``text`` holds a run of encoded data (``ENCODED_RUN``)."""
+    return len(text) >= _ENCODED_CHARS and ENCODED_RUN.search(text) is not None
 
 
 def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
@@ -74,7 +80,8 @@ def quote(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
         text = f"{text[:40]}…({len(text)} chars)"
     else:
         total = len(text)
-        text = ENCODED_RUN.sub(lambda run: f"[{len(run.group())} chars elided]", text)
+        if total >= _ENCODED_CHARS:  # shorter text cannot hold a run
+            text = ENCODED_RUN.sub(lambda run: f"[{len(run.group())} chars elided]", text)
         if len(text) > limit:
             text = f"{text[:limit]}…({total} chars)"
     # A lone surrogate (JSON can carry "\ud800") would make the message impossible to

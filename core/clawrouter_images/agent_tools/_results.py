@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar
 
 from .._catalog import format_usd
-from .._exceptions import ENCODED_RUN, quote
+from .._exceptions import holds_encoded, quote
 from .._network import linkable
 
 if TYPE_CHECKING:
@@ -144,12 +144,14 @@ def _markdown_url(url: str) -> str:
 def without_encoded_data(value: Any) -> Any:
     """``value`` (JSON data) with every string that holds encoded data (a data URI, a long
     base64 run) replaced by a note of its length."""
+    if isinstance(value, str):
+        if value.startswith("data:") or holds_encoded(value):
+            return f"[{len(value)} chars of encoded data left out]"
+        return value
     if isinstance(value, dict):
         return {key: without_encoded_data(item) for key, item in value.items()}
     if isinstance(value, list):
         return [without_encoded_data(item) for item in value]
-    if isinstance(value, str) and (value.startswith("data:") or ENCODED_RUN.search(value)):
-        return f"[{len(value)} chars of encoded data left out]"
     return value
 
 
