@@ -153,3 +153,30 @@ async def test_close_runs_what_is_queued_then_refuses_more() -> None:
     await asyncio.gather(*pending)
     with pytest.raises(RuntimeError, match="closed"):
         await disk.run(lambda: None)
+
+
+async def test_work_that_raises_stop_iteration_fails_its_caller_alone() -> None:
+    """An asyncio future refuses StopIteration: it reaches the caller as a RuntimeError,
+    and the other jobs of its group are settled all the same."""
+    disk = DiskWorker(asyncio.get_running_loop())
+    gate, taken = threading.Event(), threading.Event()
+
+    def blocking() -> None:
+        taken.set()
+        gate.wait()
+
+    try:
+        blocker = asyncio.ensure_future(disk.run(blocking))
+        await asyncio.to_thread(taken.wait)
+        bad = asyncio.ensure_future(disk.run(functools.partial(next, iter(()))))
+        good = asyncio.ensure_future(disk.run(lambda: "fine"))
+        await asyncio.sleep(0)  # both queued behind the blocker: one group
+        gate.set()
+        await blocker
+        # Bounded: a stranded future would otherwise hang the test instead of failing it.
+        outcomes = await asyncio.wait_for(asyncio.gather(bad, good, return_exceptions=True), 30)
+    finally:
+        disk.close()
+    assert isinstance(outcomes[0], RuntimeError)
+    assert isinstance(outcomes[0].__cause__, StopIteration)
+    assert outcomes[1] == "fine"

@@ -76,6 +76,12 @@ class DiskWorker:
                 try:
                     outcomes.append((future, work(), None))
                 except BaseException as err:  # handed to the awaiting request, whatever it is
+                    if isinstance(err, StopIteration):
+                        # A future refuses StopIteration (TypeError), which would strand
+                        # the rest of the group: raised as a coroutine would raise it.
+                        wrapped = RuntimeError(f"disk work raised StopIteration: {err!r}")
+                        wrapped.__cause__ = err
+                        err = wrapped
                     outcomes.append((future, None, err))
                 finally:
                     done.set()
