@@ -172,9 +172,23 @@ class _Stream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+def _socket_check() -> Callable[[Any], bool] | None:
+    try:
+        from httpcore._utils import is_socket_readable
+    except ImportError:  # pragma: no cover - httpcore moved it: ask the stream as before
+        return None
+    return is_socket_readable
+
+
+_IS_SOCKET_READABLE = _socket_check()
+
+_UNASKED = object()
+
+
 class _AsyncStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        self._socket: Any = _UNASKED
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, left(timeout))
@@ -195,6 +209,14 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         return _AsyncStream(inner)
 
     def get_extra_info(self, info: str) -> Any:
+        # The pool asks "is_readable" of every idle connection on each request's start and
+        # end.  anyio answers it by building the stream's whole attribute table (a
+        # getpeername() syscall included); httpcore's own check on the socket, found
+        # once, is the same answer.
+        if info == "is_readable" and _IS_SOCKET_READABLE is not None:
+            if self._socket is _UNASKED:
+                self._socket = self._inner.get_extra_info("socket")
+            return _IS_SOCKET_READABLE(self._socket)
         return self._inner.get_extra_info(info)
 
 

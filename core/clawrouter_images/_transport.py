@@ -43,6 +43,7 @@ from ._constants import (
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
 )
+from ._pool import hide_held_connections
 
 if TYPE_CHECKING:
     import asyncio
@@ -100,6 +101,7 @@ def _backed(transport: Any, backend: Callable[[Any], Any]) -> Any:
     if pool is None or not hasattr(pool, "_network_backend"):
         raise RuntimeError("this httpx version hides its connection pool; cannot guard fetches")
     pool._network_backend = backend(pool._network_backend)
+    hide_held_connections(pool)
     return transport
 
 
