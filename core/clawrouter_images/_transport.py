@@ -1,7 +1,7 @@
 """The httpx clients this package builds for itself.
 
-Two choices differ from httpx's defaults, both measured (benchmarks/bench_peers.py; the
-figures are in the README's performance section):
+Three choices differ from httpx's defaults, all measured (benchmarks/bench_peers.py and
+bench_batch.py; the figures are in the README):
 
 - Pool limits.  httpcore re-plans its pool on every request start and finish: it polls
   every idle connection's socket (a syscall each) and, for each queued request, scans
@@ -10,6 +10,8 @@ figures are in the README's performance section):
   connections (slow generations run side by side) but keeps only a few idle.  Idle
   connections expire before ClawRouter's (Node's) keep-alive timeout closes them:
   reusing a connection the server is closing would break a paid POST.
+- The pool plans without the connections live requests hold (``_pool``): httpcore hands
+  one idle connection to every request that starts before the first of them runs.
 - Lazy TLS.  httpx loads the certificate bundle when a client is built, but ClawRouter
   is plain http on loopback; only remote result URLs need TLS, so the TLS transport is
   built on first use.

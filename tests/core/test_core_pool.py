@@ -215,3 +215,35 @@ def test_readability_is_read_from_the_socket_found_once() -> None:
         assert stream.get_extra_info("server_addr") == "inner"
     # No socket to ask: taken as closing, as httpcore's own backends take it.
     assert _AsyncStream(_Inner(None)).get_extra_info("is_readable") is True  # type: ignore[arg-type]
+
+
+def _pools(client: httpx.Client | httpx.AsyncClient) -> list[Any]:
+    transports = [client._transport, *client._mounts.values()]
+    built = [getattr(t, "_factory", lambda t=t: t)() for t in transports if t is not None]
+    return [getattr(t, "_inner", t)._pool for t in built]
+
+
+def test_every_client_this_package_builds_plans_without_held_connections() -> None:
+    from clawrouter_images import DefaultAsyncHttpxClient, DefaultHttpxClient
+    from clawrouter_images._pool import _HeldConnectionsHidden
+    from clawrouter_images._transport import (
+        async_foreign_client,
+        async_http_client,
+        sync_foreign_client,
+        sync_http_client,
+    )
+
+    timeout = httpx.Timeout(5.0)
+    clients: list[httpx.Client | httpx.AsyncClient] = [
+        sync_http_client(timeout),
+        async_http_client(timeout),
+        sync_foreign_client(timeout),
+        async_foreign_client(timeout),
+    ]
+    for built in (DefaultHttpxClient(), DefaultAsyncHttpxClient()):
+        clients += [built, built._for_foreign_urls()]
+    proxied = DefaultAsyncHttpxClient(proxy="http://proxy.test:3128")
+    clients += [proxied, proxied._for_foreign_urls()]
+    pools = [pool for client in clients for pool in _pools(client)]
+    assert len(pools) >= 12
+    assert all(isinstance(pool, _HeldConnectionsHidden) for pool in pools), pools
