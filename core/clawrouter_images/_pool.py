@@ -21,7 +21,8 @@ waiting request at a time.  What a request holds it keeps until its response is 
 connection nobody holds is planned as before.
 
 This relies on httpcore's pool internals (``_requests``, ``_connections``,
-``_max_connections``, ``_http2``; stable through httpcore 1.0.x).  Where they are not as
+``_max_connections``, ``_http2``, and a waiting request's ``connection``), as read in
+httpcore 1.0.9.  Where they are not as
 expected the pool is left as httpcore made it: slower under load, still correct.  HTTP/2
 pools are left alone too: there a held connection still takes more requests.
 """
