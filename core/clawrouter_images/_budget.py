@@ -64,17 +64,18 @@ class Budget:
         with self._lock:
             self._spent += usd
 
-    def check(self, what: str, estimate: float) -> None:
-        """Refuse ``estimate`` if it does not fit in what is left (nothing is reserved)."""
+    def check(self, call: Priced) -> None:
+        """Refuse ``call`` if its estimate does not fit in what is left (nothing is
+        reserved).  The call is worded only for a refusal: this runs on every paid call."""
         if self.limit_usd is None:
             return
-        spent, held = self._spent, self._reserved
+        spent, held, estimate = self._spent, self._reserved, call.estimate
         left = max(self.limit_usd - spent - held, 0.0)
         if estimate > left + _SLACK:
             in_flight = f", {_usd(held)} held by calls in flight" if held > _SLACK else ""
             raise BudgetExceededError(
                 f"budget of {_usd(self.limit_usd)} reached: {_usd(spent)} spent{in_flight}, "
-                f"{_usd(left)} left; {what} would cost {_usd(estimate)}. {self._advice}"
+                f"{_usd(left)} left; {call.what} would cost {_usd(estimate)}. {self._advice}"
             )
 
     def spending(self, call: Priced) -> _Hold:
@@ -104,8 +105,7 @@ class _Hold:
     def __enter__(self) -> None:
         budget = self._budget
         with budget._lock:
-            if budget.limit_usd is not None:  # the call is worded only for a budget's refusal
-                budget.check(self._call.what, self._estimate)
+            budget.check(self._call)
             budget._reserved += self._estimate
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

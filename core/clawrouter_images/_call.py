@@ -147,9 +147,9 @@ def plan_call(
             f"max_cost_usd=${limit:.4f}; choose a cheaper model or size, fewer images, "
             f"{cap_advice or 'or raise max_cost_usd'}"
         )
-    if budget.limit_usd is not None:  # the call's name is worded only for a budget's refusal
-        budget.check(describe_call(found, size, n), estimate)
-    return PricedCall(path, found, size, n, prompt, estimate, fields, timeout)
+    call = PricedCall(path, found, size, n, prompt, estimate, fields, timeout)
+    budget.check(call)
+    return call
 
 
 def _extra_fields(

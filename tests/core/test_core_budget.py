@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import httpx
 import pytest
@@ -219,8 +219,12 @@ def test_a_budget_refusal_reads_as_sentences() -> None:
 
     from clawrouter_images._budget import Budget
 
+    class Call(NamedTuple):
+        what: str
+        estimate: float
+
     budget = Budget(0.01)
     with pytest.raises(BudgetExceededError) as caught:
-        budget.check("1 x google/nano-banana at 1024x1024", 0.0525)
+        budget.check(Call("1 x google/nano-banana at 1024x1024", 0.0525))
     assert re.findall(r"\. ([a-z])", caught.value.message) == []
     assert "Raise budget_usd" in caught.value.message
