@@ -23,36 +23,55 @@ from clawrouter_images._transport import _backed
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
+class _Server:
+    """The far end of a mock connection: one answer per request written, and a quiet socket
+    for the pool's "has the server hung up?" check."""
+
+    def __init__(self) -> None:
+        self._unanswered = 0
+        self._socket, self._peer = socket.socketpair()
+
+    def took(self, buffer: bytes) -> None:
+        self._unanswered += buffer.startswith(b"GET ")
+
+    def answer(self) -> bytes:
+        if not self._unanswered:
+            return b""
+        self._unanswered -= 1
+        return ANSWER
+
+    def close(self) -> None:
+        self._socket.close()
+        self._peer.close()
+
+    def info(self, info: str) -> Any:
+        return self._socket if info == "socket" else None
+
+
 class _Stream(httpcore.AsyncNetworkStream):
     """Answers each request written to it; yields to the loop as often as it is told."""
 
     def __init__(self, yields: Iterator[int]) -> None:
         self._yields = yields
-        self._unanswered = 0
-        # A quiet socket, for the pool's "has the server hung up?" check.
-        self._socket, self._peer = socket.socketpair()
+        self._server = _Server()
 
     async def _pause(self) -> None:
         for _ in range(next(self._yields)):
             await asyncio.sleep(0)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._unanswered += buffer.startswith(b"GET ")
+        self._server.took(buffer)
         await self._pause()
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         await self._pause()
-        if not self._unanswered:
-            return b""
-        self._unanswered -= 1
-        return ANSWER
+        return self._server.answer()
 
     async def aclose(self) -> None:
-        self._socket.close()
-        self._peer.close()
+        self._server.close()
 
     def get_extra_info(self, info: str) -> Any:
-        return self._socket if info == "socket" else None
+        return self._server.info(info)
 
 
 class _Backend(httpcore.AsyncNetworkBackend):
@@ -250,27 +269,22 @@ def test_every_client_this_package_builds_plans_without_held_connections() -> No
 
 
 class _SyncStream(httpcore.NetworkStream):
-    """``_Stream`` for the sync pool: answers each request written to it."""
+    """``_Stream`` for the sync pool."""
 
     def __init__(self) -> None:
-        self._unanswered = 0
-        self._socket, self._peer = socket.socketpair()
+        self._server = _Server()
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._unanswered += buffer.startswith(b"GET ")
+        self._server.took(buffer)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if not self._unanswered:
-            return b""
-        self._unanswered -= 1
-        return ANSWER
+        return self._server.answer()
 
     def close(self) -> None:
-        self._socket.close()
-        self._peer.close()
+        self._server.close()
 
     def get_extra_info(self, info: str) -> Any:
-        return self._socket if info == "socket" else None
+        return self._server.info(info)
 
 
 class _SyncBackend(httpcore.NetworkBackend):
